@@ -1,0 +1,154 @@
+package jlora.model;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import jlora.UserError;
+import jlora.tensor.DType;
+
+/**
+ * A decoder-only model as a Hugging Face {@code config.json} describes it, with every default
+ * resolved the way the transformers config class of its family resolves it.
+ *
+ * @param source the config.json this came from
+ * @param architecture first entry of {@code architectures} (e.g. Qwen2ForCausalLM)
+ * @param headDim per-head dimension: {@code head_dim} when given (Qwen3 defaults to 128, as
+ *     Qwen3Config does), else hidden_size / num_attention_heads
+ * @param qkvBias q/k/v projections carry a bias: always for qwen2, {@code attention_bias} otherwise
+ * @param oProjBias o_proj carries a bias: {@code attention_bias} for llama and qwen3, never for qwen2
+ * @param mlpBias gate/up/down carry a bias (llama {@code mlp_bias})
+ * @param qkNorm per-head RMSNorm on q and k before RoPE (qwen3)
+ * @param slidingWindow attention window in tokens for the layers that use one; 0 = none
+ * @param firstSlidingLayer layers at this index and above use the window (Qwen's
+ *     max_window_layers; 0 for Mistral; numHiddenLayers when no layer does)
+ * @param torchDtype {@code torch_dtype} (or transformers 5's {@code dtype}); null if absent
+ * @param bosTokenId null if absent
+ * @param eosTokenIds empty if absent; one or more ids (Llama 3.1 lists three)
+ * @param padTokenId null if absent
+ * @param quantMethod {@code quantization_config.quant_method} (e.g. bitsandbytes); null if none
+ */
+public record ModelConfig(
+        Path source,
+        ModelType modelType,
+        String architecture,
+        int hiddenSize,
+        int intermediateSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        int numKeyValueHeads,
+        int headDim,
+        int vocabSize,
+        int maxPositionEmbeddings,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        boolean tieWordEmbeddings,
+        boolean qkvBias,
+        boolean oProjBias,
+        boolean mlpBias,
+        boolean qkNorm,
+        int slidingWindow,
+        int firstSlidingLayer,
+        String hiddenAct,
+        String torchDtype,
+        Integer bosTokenId,
+        List<Integer> eosTokenIds,
+        Integer padTokenId,
+        String quantMethod) {
+
+    public ModelConfig {
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    /** Loads {@code config.json} from a model directory, or the file itself if given one. */
+    public static ModelConfig load(Path dirOrFile) {
+        Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("config.json") : dirOrFile;
+        if (!Files.exists(dirOrFile)) {
+            throw new UserError(dirOrFile + " does not exist. Give the path of a Hugging Face model directory"
+                    + " (config.json, *.safetensors, tokenizer.json).");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new UserError("No config.json in " + dirOrFile + ": the model path must be a Hugging Face model"
+                    + " directory (config.json, *.safetensors, tokenizer.json), e.g. one downloaded with"
+                    + " `hf download Qwen/Qwen2.5-7B-Instruct --local-dir DIR`.");
+        }
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new UserError("Cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return parse(text, file);
+    }
+
+    /** Parses config.json text; {@code file} is named in error messages. */
+    public static ModelConfig parse(String json, Path file) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " line " + at.getLineNr() + ", column " + at.getColumnNr();
+            throw new UserError(file + ":" + where + ": not valid JSON (" + e.getOriginalMessage()
+                    + "). Fix the file or re-download config.json.", e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new UserError(file + ": config.json must hold a JSON object, found "
+                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType().name().toLowerCase(Locale.ROOT))
+                    + ". Re-download config.json from the model's repository.");
+        }
+        ConfigFields top = new ConfigFields(root, file, "", "a model config");
+        String typeId = top.optionalString("model_type", null);
+        if (typeId == null) {
+            throw new UserError(file + ": missing field 'model_type'. jlora supports " + ModelType.supportedList()
+                    + "; use the config.json from the model's Hugging Face repository.");
+        }
+        ModelType type = ModelType.fromId(typeId).orElseThrow(() -> new UserError(file + ": model_type '" + typeId
+                + "' is not supported. jlora supports " + ModelType.supportedList() + "."));
+        return ConfigParser.parse(new ConfigFields(root, file, "", "a " + type.id + " config"), type);
+    }
+
+    public int qDim() {
+        return numAttentionHeads * headDim;
+    }
+
+    public int kvDim() {
+        return numKeyValueHeads * headDim;
+    }
+
+    /** The attention window for {@code layer}, or 0 when it attends to the whole prefix. */
+    public int slidingWindow(int layer) {
+        return slidingWindow > 0 && layer >= firstSlidingLayer ? slidingWindow : 0;
+    }
+
+    /** The element type of the checkpoint's floating-point weights, if config.json says. */
+    public DType weightDType() {
+        if (torchDtype == null) return null;
+        return switch (torchDtype) {
+            case "bfloat16" -> DType.BF16;
+            case "float16", "half" -> DType.F16;
+            case "float32", "float" -> DType.F32;
+            default -> null;
+        };
+    }
+
+    /** Every weight tensor this config implies, with its shape; see {@link WeightMap}. */
+    public WeightMap weightMap() {
+        return WeightMap.of(this);
+    }
+
+    public ParameterCount parameterCount() {
+        return ParameterCount.of(weightMap());
+    }
+}
