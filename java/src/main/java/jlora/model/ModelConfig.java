@@ -151,4 +151,24 @@ public record ModelConfig(
     public ParameterCount parameterCount() {
         return ParameterCount.of(weightMap());
     }
+
+    /** Human-readable lines for `jlora info`: architecture, shape, attention, RoPE, size. */
+    public List<String> describe() {
+        ParameterCount p = parameterCount();
+        List<String> out = new java.util.ArrayList<>();
+        out.add("architecture   " + architecture + " (model_type " + modelType.id + ")");
+        out.add("parameters     " + ParameterCount.human(p.total()) + " (" + ParameterCount.human(p.nonEmbedding())
+                + " non-embedding" + (tieWordEmbeddings ? ", tied embeddings" : "") + ")");
+        out.add("layers         " + numHiddenLayers + " x hidden " + hiddenSize + ", MLP " + intermediateSize + " (SwiGLU)");
+        out.add("attention      " + numAttentionHeads + " heads x " + headDim + ", " + numKeyValueHeads + " kv heads"
+                + (numKeyValueHeads < numAttentionHeads ? " (GQA " + numAttentionHeads / numKeyValueHeads + ":1)" : "")
+                + (qkvBias ? ", qkv bias" : "") + (qkNorm ? ", q/k norm" : "")
+                + (slidingWindow > 0 ? ", sliding window " + slidingWindow + " from layer " + firstSlidingLayer : ""));
+        out.add("context        " + maxPositionEmbeddings + " tokens, RoPE theta " + ropeTheta
+                + (ropeScaling.type() == RopeScaling.Type.DEFAULT ? ""
+                        : ", " + ropeScaling.type().id() + " x" + ropeScaling.factor()));
+        out.add("vocabulary     " + vocabSize + (torchDtype != null ? ", weights " + torchDtype : "")
+                + (quantMethod != null ? ", pre-quantized (" + quantMethod + ")" : ""));
+        return out;
+    }
 }

@@ -155,4 +155,14 @@ class ModelConfigTest {
         assertEquals(RopeScaling.Type.LINEAR, c.ropeScaling().type());
         assertEquals(List.of(7), c.eosTokenIds());
     }
+
+    /** The summary `jlora info` prints carries the published size and the GQA ratio. */
+    @Test
+    void describeSummarisesTheModel() {
+        String text = String.join("\n", Configs.load("Qwen2.5-7B-Instruct").describe());
+        for (String part : List.of("Qwen2ForCausalLM", "7.62B", "28 heads x 128, 4 kv heads (GQA 7:1)", "qkv bias",
+                "32768 tokens", "bfloat16")) {
+            assertTrue(text.contains(part), "lacks '" + part + "':\n" + text);
+        }
+    }
 }
