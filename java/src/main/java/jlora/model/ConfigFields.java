@@ -130,10 +130,10 @@ final class ConfigFields {
     }
 
     private UserError wrongType(String name, String expected, JsonNode found) {
-        String shown = found.toString();
+        String shown = found.isNull() ? "" : " " + found;
         if (shown.length() > 60) shown = shown.substring(0, 57) + "...";
         return new UserError(file + ": field '" + prefix + name + "' must be " + expected
-                + ", found " + kind(found) + " " + shown + ". Fix the value or re-download config.json.");
+                + ", found " + kind(found) + shown + ". Fix the value or re-download config.json.");
     }
 
     private static String kind(JsonNode v) {

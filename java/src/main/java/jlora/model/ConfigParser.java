@@ -48,6 +48,11 @@ final class ConfigParser {
         }
         RopeScaling scaling = scalingFields == null ? RopeScaling.none(maxPos) : RopeScaling.parse(scalingFields, maxPos);
 
+        double partialRotary = f.optionalDouble("partial_rotary_factor", 1.0);
+        if (partialRotary != 1.0) {
+            throw f.invalid("partial_rotary_factor", "is " + partialRotary + "; jlora rotates the whole head (1.0) only");
+        }
+
         String act = f.optionalString("hidden_act", "silu");
         // transformers' ACT2FN maps "swish" to the same SiLU module.
         if (!act.equals("silu") && !act.equals("swish")) {

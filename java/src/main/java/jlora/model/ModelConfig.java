@@ -3,6 +3,7 @@ package jlora.model;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -69,7 +70,8 @@ public record ModelConfig(
     }
 
     private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** Loads {@code config.json} from a model directory, or the file itself if given one. */
     public static ModelConfig load(Path dirOrFile) {
@@ -83,24 +85,39 @@ public record ModelConfig(
                     + " directory (config.json, *.safetensors, tokenizer.json), e.g. one downloaded with"
                     + " `hf download Qwen/Qwen2.5-7B-Instruct --local-dir DIR`.");
         }
-        String text;
+        byte[] bytes;
         try {
-            text = Files.readString(file);
+            // A config.json is a few KB; refuse to pull a mistaken multi-GB weight file into memory.
+            long size = Files.size(file);
+            if (size > MAX_CONFIG_BYTES) {
+                throw new UserError(file + " is " + size + " bytes, far too large for a config.json."
+                        + " Give the model directory or its config.json.");
+            }
+            bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UserError("Cannot read " + file + ": " + e.getMessage(), e);
         }
-        return parse(text, file);
+        return parse(bytes, file);
     }
+
+    static final long MAX_CONFIG_BYTES = 16L << 20;
 
     /** Parses config.json text; {@code file} is named in error messages. */
     public static ModelConfig parse(String json, Path file) {
+        return parse(json.getBytes(java.nio.charset.StandardCharsets.UTF_8), file);
+    }
+
+    private static ModelConfig parse(byte[] json, Path file) {
         JsonNode root;
         try {
+            // Jackson detects the encoding (UTF-8/16/32) and reports bad bytes with a location.
             root = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation();
+        } catch (IOException e) {
+            JsonProcessingException j = e instanceof JsonProcessingException p ? p : null;
+            JsonLocation at = j == null ? null : j.getLocation();
             String where = at == null ? "" : " line " + at.getLineNr() + ", column " + at.getColumnNr();
-            throw new UserError(file + ":" + where + ": not valid JSON (" + e.getOriginalMessage()
+            String why = firstLine(j == null ? e.getMessage() : j.getOriginalMessage());
+            throw new UserError(file + ":" + where + ": not valid JSON (" + why
                     + "). Fix the file or re-download config.json.", e);
         }
         if (root == null || !root.isObject()) {
@@ -117,6 +134,12 @@ public record ModelConfig(
         ModelType type = ModelType.fromId(typeId).orElseThrow(() -> new UserError(file + ": model_type '" + typeId
                 + "' is not supported. jlora supports " + ModelType.supportedList() + "."));
         return ConfigParser.parse(new ConfigFields(root, file, "", "a " + type.id + " config"), type);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "unknown problem";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     public int qDim() {

@@ -116,4 +116,34 @@ class ModelConfigErrorsTest {
     void oddHeadDim() throws IOException {
         assertMentions(loadFails(TinyJson.llama(", \"head_dim\": 15")), "'head_dim'", "even");
     }
+
+    @Test
+    void trailingGarbageDuplicateKeysAndBadBytes() throws IOException {
+        assertMentions(loadFails(TinyJson.qwen2("") + "\n}"), "line 2", "not valid JSON");
+        assertMentions(loadFails(TinyJson.qwen2(", \"vocab_size\": 5")), "not valid JSON", "vocab_size");
+        Files.write(dir.resolve("config.json"), new byte[] {'{', '"', (byte) 0xC3, (byte) 0x28, '"', ':', '1', '}'});
+        UserError e = assertThrows(UserError.class, () -> ModelConfig.load(dir));
+        assertMentions(e, "not valid JSON", "line 1");
+    }
+
+    @Test
+    void refusesAHugeFileInsteadOfReadingIt() throws IOException {
+        Path big = dir.resolve("model.safetensors");
+        try (var f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(ModelConfig.MAX_CONFIG_BYTES + 1); // sparse: no real disk use
+        }
+        UserError e = assertThrows(UserError.class, () -> ModelConfig.load(big));
+        assertMentions(e, big.toString(), "too large for a config.json");
+    }
+
+    @Test
+    void partialRotaryIsRefused() throws IOException {
+        assertMentions(loadFails(TinyJson.llama(", \"partial_rotary_factor\": 0.5")), "'partial_rotary_factor'");
+    }
+
+    @Test
+    void nullInsideEosListIsNamed() throws IOException {
+        UserError e = loadFails(TinyJson.llama(", \"eos_token_id\": [1, null]"));
+        assertMentions(e, "'eos_token_id' must be an integer, found null.");
+    }
 }
