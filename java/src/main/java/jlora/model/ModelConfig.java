@@ -150,6 +150,11 @@ public record ModelConfig(
         return numKeyValueHeads * headDim;
     }
 
+    /** RoPE inverse frequencies for a sequence of {@code seqLen} tokens; see {@link RopeScaling}. */
+    public double[] ropeInverseFrequencies(int seqLen) {
+        return ropeScaling.inverseFrequencies(headDim, ropeTheta, seqLen);
+    }
+
     /** The attention window for {@code layer}, or 0 when it attends to the whole prefix. */
     public int slidingWindow(int layer) {
         return slidingWindow > 0 && layer >= firstSlidingLayer ? slidingWindow : 0;
