@@ -59,15 +59,18 @@ final class ConfigParser {
             throw f.invalid("hidden_act", "is '" + act + "'; jlora implements the SwiGLU MLP with silu only");
         }
 
-        boolean attentionBias = f.optionalBoolean("attention_bias", false);
+        // Qwen2 always has q/k/v bias and no o bias; Llama and Qwen3 put attention_bias on all
+        // four projections; MistralAttention hard-codes bias=False and ignores the field.
+        boolean attentionBias = f.optionalBoolean("attention_bias", false)
+                && (type == ModelType.LLAMA || type == ModelType.QWEN3);
         boolean qkvBias = type == ModelType.QWEN2 || attentionBias;
-        boolean oBias = type != ModelType.QWEN2 && attentionBias;
+        boolean oBias = attentionBias;
         boolean mlpBias = type == ModelType.LLAMA && f.optionalBoolean("mlp_bias", false);
         if (type != ModelType.LLAMA && f.optionalBoolean("mlp_bias", false)) {
             throw f.invalid("mlp_bias", "is true, but " + type.id + " models have no MLP bias in transformers");
         }
 
-        int[] window = slidingWindow(f, type, layers);
+        Window window = slidingWindow(f, type, layers);
 
         String dtype = f.optionalString("torch_dtype", f.optionalString("dtype", null));
         List<Integer> bos = f.intOrIntList("bos_token_id");
@@ -77,7 +80,7 @@ final class ConfigParser {
 
         return new ModelConfig(f.file(), type, architecture, hidden, intermediate, layers, heads, kvHeads, headDim,
                 vocab, maxPos, eps, theta, scaling, f.optionalBoolean("tie_word_embeddings", false),
-                qkvBias, oBias, mlpBias, type == ModelType.QWEN3, window[0], window[1], act.toLowerCase(Locale.ROOT),
+                qkvBias, oBias, mlpBias, type == ModelType.QWEN3, window.size(), window.firstLayer(), act.toLowerCase(Locale.ROOT),
                 dtype, bos.isEmpty() ? null : bos.getFirst(), f.intOrIntList("eos_token_id"), pad, quantMethod);
     }
 
@@ -98,12 +101,15 @@ final class ConfigParser {
         return headDim;
     }
 
+    private record Window(int size, int firstLayer) {
+    }
+
     /**
-     * {window, firstSlidingLayer}. Mistral: sliding_window on every layer unless null (absent
+     * The window size and the first layer that uses it. Mistral: sliding_window on every layer unless null (absent
      * means MistralConfig's 4096). Qwen2/Qwen3: only with use_sliding_window, on layers
      * >= max_window_layers. An explicit layer_types list (transformers >= 4.53) wins.
      */
-    private static int[] slidingWindow(ConfigFields f, ModelType type, int layers) {
+    private static Window slidingWindow(ConfigFields f, ModelType type, int layers) {
         int window;
         if (f.isExplicitNull("sliding_window")) window = 0;
         else window = f.optionalInt("sliding_window", type.defaultSlidingWindow);
@@ -134,8 +140,8 @@ final class ConfigParser {
                 }
             }
         }
-        if (window == 0 || first >= layers) return new int[] {0, layers};
-        return new int[] {window, Math.max(first, 0)};
+        if (window == 0 || first >= layers) return new Window(0, layers);
+        return new Window(window, Math.max(first, 0));
     }
 
     private static int positive(ConfigFields f, String name, int value) {

@@ -66,6 +66,10 @@ class WeightMapTest {
                 "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")) {
             assertTrue(m.containsKey("model.layers.1." + p + ".bias"), p + ".bias");
         }
+        // MistralAttention hard-codes bias=False whatever attention_bias says.
+        String mistral = TinyJson.llama(", \"attention_bias\": true").replace("\"llama\"", "\"mistral\"");
+        Map<String, Shape> mm = ModelConfig.parse(mistral, java.nio.file.Path.of("config.json")).weightMap().expected();
+        assertTrue(mm.keySet().stream().noneMatch(n -> n.endsWith(".bias")), mm.keySet().toString());
     }
 
     @Test
