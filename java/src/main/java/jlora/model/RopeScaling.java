@@ -87,9 +87,14 @@ public record RopeScaling(
     }
 
     private static RopeScaling yarn(ConfigFields f, int maxPositionEmbeddings) {
-        double factor = factor(f);
         int original = f.optionalInt("original_max_position_embeddings", maxPositionEmbeddings);
         if (original <= 0) throw f.invalid("original_max_position_embeddings", "must be positive");
+        // transformers 5 (and before 4.53): an explicit factor wins; without one, the factor is
+        // max_position_embeddings / original. (4.53-4.56 let the ratio override an explicit
+        // factor, which changed Qwen3's documented yarn setup; we follow the current rule.)
+        double factor = f.has("factor") || !f.has("original_max_position_embeddings")
+                ? factor(f)
+                : Math.max(1.0, (double) maxPositionEmbeddings / original);
         // transformers: `beta_fast or 32`, so an explicit 0 also means the default.
         double betaFast = f.optionalDouble("beta_fast", 0);
         double betaSlow = f.optionalDouble("beta_slow", 0);

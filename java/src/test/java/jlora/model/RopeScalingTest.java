@@ -173,6 +173,14 @@ class RopeScalingTest {
     }
 
     @Test
+    void yarnFactorDefaultsToContextRatioOnlyWhenAbsent() {
+        // transformers 5: factor = max_position_embeddings / original when factor is missing.
+        assertEquals(4.0, parse("{\"rope_type\": \"yarn\", \"original_max_position_embeddings\": 1024}", 4096).factor());
+        assertEquals(2.0, parse("{\"rope_type\": \"yarn\", \"factor\": 2.0,"
+                + " \"original_max_position_embeddings\": 1024}", 4096).factor());
+    }
+
+    @Test
     void typeAndRopeTypeKeysAreEquivalent() {
         assertEquals(parse("{\"type\": \"yarn\", \"factor\": 4.0}", 4096),
                 parse("{\"rope_type\": \"yarn\", \"factor\": 4.0}", 4096));
