@@ -74,14 +74,15 @@ final class ConfigParser {
 
         String dtype = f.optionalString("torch_dtype", f.optionalString("dtype", null));
         List<Integer> bos = f.intOrIntList("bos_token_id");
-        Integer pad = f.has("pad_token_id") ? f.intOrIntList("pad_token_id").getFirst() : null;
+        List<Integer> pads = f.intOrIntList("pad_token_id");
         ConfigFields quant = f.optionalObject("quantization_config");
         String quantMethod = quant == null ? null : quant.optionalString("quant_method", "unknown");
 
         return new ModelConfig(f.file(), type, architecture, hidden, intermediate, layers, heads, kvHeads, headDim,
                 vocab, maxPos, eps, theta, scaling, f.optionalBoolean("tie_word_embeddings", false),
-                qkvBias, oBias, mlpBias, type == ModelType.QWEN3, window.size(), window.firstLayer(), act.toLowerCase(Locale.ROOT),
-                dtype, bos.isEmpty() ? null : bos.getFirst(), f.intOrIntList("eos_token_id"), pad, quantMethod);
+                qkvBias, oBias, mlpBias, type == ModelType.QWEN3, window.size(), window.firstLayer(),
+                act.toLowerCase(Locale.ROOT), dtype, bos.isEmpty() ? null : bos.getFirst(),
+                f.intOrIntList("eos_token_id"), pads.isEmpty() ? null : pads.getFirst(), quantMethod);
     }
 
     private static int headDim(ConfigFields f, ModelType type, int hidden, int heads) {
