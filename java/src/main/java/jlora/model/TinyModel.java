@@ -1,0 +1,235 @@
+package jlora.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import jlora.UserError;
+import jlora.io.AtomicFiles;
+import jlora.io.SafetensorsWriter;
+import jlora.tensor.DType;
+import jlora.tensor.Shape;
+import jlora.tensor.Tensor;
+
+/**
+ * The built-in tiny model, written out as an ordinary Hugging Face model directory so that
+ * every command treats it exactly like a downloaded one: config.json ({@link TinyModelSpec}),
+ * model.safetensors (fp32, seeded random init), a byte-level BPE tokenizer.json with Qwen's
+ * ChatML special tokens, tokenizer_config.json with the ChatML chat template, and
+ * generation_config.json.
+ *
+ * <p>The weights are drawn as transformers' {@code _init_weights} does for Qwen2 (normal with
+ * std {@code initializer_range} = 0.02 for linear and embedding weights, zero biases, ones for
+ * RMSNorm) from a fixed seed, so the directory is byte-for-byte reproducible.
+ */
+public final class TinyModel {
+    /** Bump when the files change, so an old cached copy is not reused. */
+    public static final String VERSION = "tiny-qwen2-v1";
+    public static final long SEED = 20261124L;
+
+    /** Added tokens after the 256 byte tokens, ids in this order (Qwen's names). */
+    public static final List<String> SPECIAL_TOKENS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
+
+    /** ChatML, as Qwen2.5 uses it without the default system prompt. */
+    public static final String CHATML_TEMPLATE = """
+            {%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}""";
+
+    private TinyModel() {}
+
+    public static TinyModelSpec spec() {
+        int eos = 256 + SPECIAL_TOKENS.indexOf("<|im_end|>");
+        int endOfText = 256 + SPECIAL_TOKENS.indexOf("<|endoftext|>");
+        return new TinyModelSpec(256 + SPECIAL_TOKENS.size(), null, List.of(eos, endOfText));
+    }
+
+    /**
+     * The cached copy under {@code $JLORA_CACHE} (default ~/.cache/jlora), written on first use.
+     * Written into a temporary sibling and renamed, so a crash never leaves half a model.
+     */
+    public static Path materialize() {
+        String cache = System.getenv("JLORA_CACHE");
+        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "jlora");
+        return materialize(root.resolve("models").resolve(VERSION));
+    }
+
+    public static Path materialize(Path dir) {
+        if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))) {
+            return dir;
+        }
+        Path tmp;
+        try {
+            Files.createDirectories(dir.getParent());
+            tmp = Files.createTempDirectory(dir.getParent(), "." + dir.getFileName() + ".tmp");
+        } catch (IOException e) {
+            throw new UserError("cannot write the built-in tiny model under " + dir.getParent() + ": " + e.getMessage()
+                    + "; set JLORA_CACHE to a writable directory", e);
+        }
+        try {
+            writeTo(tmp);
+            try {
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                // Another process materialized it first; theirs is identical.
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, dir);
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    /** Writes the five files into an existing empty directory. */
+    public static void writeTo(Path dir) {
+        TinyModelSpec spec = spec();
+        AtomicFiles.writeString(dir.resolve("config.json"), spec.configJson());
+        AtomicFiles.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
+        AtomicFiles.writeString(dir.resolve("tokenizer_config.json"), tokenizerConfigJson());
+        AtomicFiles.writeString(dir.resolve("generation_config.json"), generationConfigJson(spec));
+        try (Arena arena = Arena.ofConfined()) {
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), weights(spec.modelConfig(), arena),
+                    Map.of("format", "pt"));
+        }
+    }
+
+    static LinkedHashMap<String, Tensor> weights(ModelConfig config, Arena arena) {
+        SplittableRandom rng = new SplittableRandom(SEED);
+        double std = 0.02;
+        LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : config.weightMap().expected().entrySet()) {
+            String name = e.getKey();
+            Shape shape = e.getValue();
+            float[] v = new float[Math.toIntExact(shape.numel())];
+            if (name.endsWith("norm.weight")) {
+                java.util.Arrays.fill(v, 1f);
+            } else if (!name.endsWith(".bias")) {
+                for (int i = 0; i < v.length; i++) v[i] = (float) (gaussian(rng) * std);
+            }
+            out.put(name, Tensor.of(DType.F32, shape, v, arena));
+        }
+        return out;
+    }
+
+    /** Box–Muller: SplittableRandom has no nextGaussian of its own state in every JDK. */
+    private static double gaussian(SplittableRandom rng) {
+        double u1 = 1.0 - rng.nextDouble();
+        double u2 = rng.nextDouble();
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /**
+     * Byte-level BPE in the layout of Qwen2's tokenizer.json: one token per byte (GPT-2's
+     * printable byte alphabet), no merges yet, Qwen's pre-tokenizer regex, ChatML specials.
+     */
+    static String tokenizerJson() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (int i = 0; i < SPECIAL_TOKENS.size(); i++) {
+            ObjectNode t = added.addObject();
+            t.put("id", 256 + i).put("content", SPECIAL_TOKENS.get(i)).put("single_word", false)
+                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+        }
+        root.put("normalizer", json.createObjectNode().put("type", "NFC"));
+        ObjectNode pre = root.putObject("pre_tokenizer").put("type", "Sequence");
+        ArrayNode pres = pre.putArray("pretokenizers");
+        ObjectNode split = pres.addObject().put("type", "Split");
+        split.putObject("pattern").put("Regex",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+        split.put("behavior", "Isolated").put("invert", false);
+        pres.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false)
+                .put("use_regex", false);
+        root.putObject("post_processor").put("type", "ByteLevel").put("add_prefix_space", false)
+                .put("trim_offsets", false).put("use_regex", false);
+        root.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", false)
+                .put("trim_offsets", false).put("use_regex", false);
+        ObjectNode model = root.putObject("model").put("type", "BPE");
+        model.putNull("dropout");
+        model.putNull("unk_token");
+        model.putNull("continuing_subword_prefix");
+        model.putNull("end_of_word_suffix");
+        model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", false);
+        ObjectNode vocab = model.putObject("vocab");
+        int[] byteToChar = byteLevelAlphabet();
+        for (int b = 0; b < 256; b++) vocab.put(new String(Character.toChars(byteToChar[b])), b);
+        model.putArray("merges");
+        try {
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 bytes to
+     * U+0100 upwards in byte order, so every byte has a visible, non-space character.
+     */
+    static int[] byteLevelAlphabet() {
+        int[] map = new int[256];
+        int next = 256;
+        for (int b = 0; b < 256; b++) {
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            map[b] = printable ? b : next++;
+        }
+        return map;
+    }
+
+    static String tokenizerConfigJson() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("add_bos_token", false).put("add_prefix_space", false);
+        root.putNull("bos_token");
+        root.put("eos_token", "<|im_end|>").put("pad_token", "<|endoftext|>");
+        root.put("chat_template", CHATML_TEMPLATE);
+        root.put("clean_up_tokenization_spaces", false).put("errors", "replace");
+        root.put("model_max_length", TinyModelSpec.MAX_POSITIONS).put("split_special_tokens", false);
+        root.put("tokenizer_class", "Qwen2Tokenizer");
+        try {
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String generationConfigJson(TinyModelSpec spec) {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        ArrayNode eos = root.putArray("eos_token_id");
+        spec.eosTokenIds().forEach(eos::add);
+        root.put("pad_token_id", 256 + SPECIAL_TOKENS.indexOf("<|endoftext|>"));
+        root.put("do_sample", false).put("max_new_tokens", 128);
+        try {
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteQuietly(Path tree) {
+        if (!Files.exists(tree)) return;
+        try (Stream<Path> walk = Files.walk(tree)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a leftover temp dir is named .tiny-qwen2-v1.tmp* and harmless
+        }
+    }
+}
