@@ -201,8 +201,12 @@ final class SafetensorsHeader {
             if (p.currentToken() != JsonToken.START_ARRAY) throw bad(file, what + " is not a JSON array");
             List<Long> out = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {
-                if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
-                    throw bad(file, what + " holds " + oneLine(p.getText()) + ", not a whole number");
+                switch (p.currentToken()) {
+                    case VALUE_NUMBER_INT -> { }
+                    case VALUE_STRING -> throw bad(file, what + " holds a string, not a whole number");
+                    case START_ARRAY, START_OBJECT -> throw bad(file, what + " holds a nested "
+                            + (p.currentToken() == JsonToken.START_ARRAY ? "array" : "object") + ", not a whole number");
+                    default -> throw bad(file, what + " holds " + oneLine(p.getText()) + ", not a whole number");
                 }
                 if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                     throw bad(file, what + " holds " + p.getText() + ", too large");
