@@ -133,6 +133,29 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
+    void filesOver2GiBAreMappedWhole() throws IOException {
+        // A sparse file: 3 GiB of data area cost no disk. Offsets past 2^31 must not wrap.
+        long big = 3L << 30;
+        String json = "{\"small\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"big\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[8," + (8 + big) + "]}}";
+        Path file = dir.resolve("sparse.safetensors");
+        byte[] head = RawFiles.file(json, new byte[0]);
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.write(head);
+            raf.setLength(head.length + 8 + big);
+            raf.seek(head.length + 8 + big - 1);
+            raf.write(0x5A);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Tensor t = f.tensor("big");
+            assertEquals(big, t.numel());
+            assertEquals(0x5A, t.getLong(big - 1));
+            assertEquals(0, t.getLong(big - 2));
+            assertEquals(8 + big, f.dataBytes());
+        }
+    }
+
+    @Test
     void heapSegmentsAndLargeTensorsAreWrittenInFull() throws IOException {
         long seed = new SplittableRandom().nextLong();
         SplittableRandom rnd = new SplittableRandom(seed);
