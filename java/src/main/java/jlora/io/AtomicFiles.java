@@ -1,6 +1,7 @@
 package jlora.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -28,7 +29,7 @@ public final class AtomicFiles {
     }
 
     public static void writeBytes(Path target, byte[] bytes) {
-        write(target, out -> writeAll(out, java.nio.ByteBuffer.wrap(bytes)));
+        write(target, out -> writeAll(out, ByteBuffer.wrap(bytes)));
     }
 
     public static void writeString(Path target, String text) {
@@ -75,7 +76,7 @@ public final class AtomicFiles {
     }
 
     /** Writes the whole buffer (a channel may write less than asked). */
-    public static void writeAll(FileChannel out, java.nio.ByteBuffer buf) throws IOException {
+    public static void writeAll(FileChannel out, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) out.write(buf);
     }
 

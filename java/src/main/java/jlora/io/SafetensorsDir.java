@@ -26,7 +26,8 @@ import jlora.tensor.Tensor;
  * else {@code model.safetensors.index.json} and the shards its {@code weight_map} names (every
  * shard must exist and hold every tensor mapped to it); else the directory's only
  * {@code *.safetensors} file (e.g. PEFT's {@code adapter_model.safetensors}). A path to a single
- * {@code .safetensors} file also works.
+ * {@code .safetensors} file also works. For a sharded model the names are the weight_map's: a
+ * tensor a shard holds but the index does not map is not visible, as in transformers.
  */
 public final class SafetensorsDir implements AutoCloseable {
     static final String SINGLE = "model.safetensors";

@@ -44,6 +44,11 @@ public final class SafetensorsFile implements AutoCloseable {
 
     public static SafetensorsFile open(Path path) {
         String file = path.toString();
+        if (Files.isDirectory(path)) throw new UserError(file + ": is a directory, not a .safetensors file");
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            // a FIFO or device would block or stream forever
+            throw new UserError(file + ": is not a regular file");
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -69,8 +74,7 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (AccessDeniedException e) {
             throw new UserError(file + ": permission denied; check the file's permissions");
         } catch (IOException e) {
-            String why = Files.isDirectory(path) ? "is a directory, not a .safetensors file" : "cannot be read: " + e.getMessage();
-            throw new UserError(file + ": " + why, e);
+            throw new UserError(file + ": cannot be read: " + e.getMessage(), e);
         }
     }
 

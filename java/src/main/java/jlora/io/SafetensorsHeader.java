@@ -13,6 +13,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -138,7 +140,7 @@ final class SafetensorsHeader {
                     throw bad(file, METADATA_KEY + " has key " + quote(key) + " twice");
                 }
             }
-            return java.util.Collections.unmodifiableMap(out);
+            return Collections.unmodifiableMap(out);
         }
 
         private TensorInfo readEntry(String name) throws IOException {
@@ -222,7 +224,7 @@ final class SafetensorsHeader {
     }
 
     /** Sorted by offset, each tensor must begin where the previous ended, the last at the end. */
-    private static void checkLayout(String file, java.util.Collection<TensorInfo> entries, long dataSize) {
+    private static void checkLayout(String file, Collection<TensorInfo> entries, long dataSize) {
         List<TensorInfo> sorted = new ArrayList<>(entries);
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long at = 0;

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ public final class SafetensorsWriter {
     public static void write(Path file, SequencedMap<String, Tensor> tensors, Map<String, String> metadata) {
         byte[] header = header(tensors, metadata);
         AtomicFiles.write(file, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             AtomicFiles.writeAll(out, len);
             AtomicFiles.writeAll(out, ByteBuffer.wrap(header));
             for (Tensor t : tensors.values()) writeSegment(out, t.data());

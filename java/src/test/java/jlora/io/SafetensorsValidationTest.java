@@ -212,5 +212,7 @@ class SafetensorsValidationTest {
         assertTrue(e.getMessage().contains("nope.safetensors: no such file"), e.getMessage());
         UserError d = assertThrows(UserError.class, () -> SafetensorsFile.open(dir));
         assertTrue(d.getMessage().contains("is a directory"), d.getMessage());
+        UserError dev = assertThrows(UserError.class, () -> SafetensorsFile.open(Path.of("/dev/null")));
+        assertTrue(dev.getMessage().contains("not a regular file"), dev.getMessage());
     }
 }
