@@ -41,7 +41,10 @@ public final class SafetensorsWriter {
     private static final JsonFactory JSON = new JsonFactory();
     private static final int CHUNK = 16 << 20;
 
-    /** Writes one file atomically. {@code metadata} may be empty (then no __metadata__ entry). */
+    /**
+     * Writes one file atomically. {@code metadata} may be empty (then no __metadata__ entry); a
+     * {@link SequencedMap} keeps its order, any other map is written sorted by key.
+     */
     public static void write(Path file, SequencedMap<String, Tensor> tensors, Map<String, String> metadata) {
         byte[] header = header(tensors, metadata);
         AtomicFiles.write(file, out -> {
@@ -143,8 +146,15 @@ public final class SafetensorsWriter {
         try (JsonGenerator g = JSON.createGenerator(bytes)) {
             g.writeStartObject();
             if (!metadata.isEmpty()) {
+                // A plain Map's order changes from run to run; sort it so equal input gives equal bytes.
+                Map<String, String> ordered = metadata instanceof SequencedMap<String, String> ? metadata : new TreeMap<>(metadata);
                 g.writeObjectFieldStart(SafetensorsHeader.METADATA_KEY);
-                for (var e : metadata.entrySet()) g.writeStringField(e.getKey(), e.getValue());
+                for (var e : ordered.entrySet()) {
+                    if (e.getKey() == null || e.getValue() == null) {
+                        throw new IllegalArgumentException("__metadata__ needs non-null keys and values: " + e);
+                    }
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
                 g.writeEndObject();
             }
             long offset = 0;
@@ -173,6 +183,10 @@ public final class SafetensorsWriter {
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+        }
+        if (bytes.size() > SafetensorsHeader.MAX_HEADER_BYTES - 8) {
+            throw new IllegalArgumentException("safetensors header of " + bytes.size() + " bytes exceeds the "
+                    + SafetensorsHeader.MAX_HEADER_BYTES + "-byte limit readers enforce; split the tensors over shards");
         }
         int pad = (8 - bytes.size() % 8) % 8;
         bytes.writeBytes(" ".repeat(pad).getBytes(StandardCharsets.US_ASCII));
