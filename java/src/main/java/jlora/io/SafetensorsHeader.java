@@ -29,8 +29,8 @@ import jlora.tensor.Shape;
 /**
  * Parses and validates a safetensors header (the JSON after the 8-byte length). The rules are
  * those of the reference reader, the {@code safetensors} Rust crate ({@code read_metadata} and
- * {@code Metadata::validate}): header length under 100 MB and inside the file, UTF-8 JSON object
- * starting with '{', {@code __metadata__} string to string, every tensor with a known dtype,
+ * {@code Metadata::validate}): header length under 100 MB and inside the file, a UTF-8 JSON
+ * object, {@code __metadata__} string to string, every tensor with a known dtype,
  * non-negative shape and {@code data_offsets}, byte length = numel × dtype size, and the tensors
  * tiling the data area exactly (sorted by offset: no gap, no overlap, nothing left over).
  * Stricter than the crate in one way: duplicate keys are refused instead of last-one-wins, since
@@ -83,8 +83,12 @@ final class SafetensorsHeader {
         } catch (CharacterCodingException e) {
             throw bad(file, "header is not valid UTF-8 text; the file is corrupt or not a safetensors file");
         }
-        if (text.isEmpty() || text.charAt(0) != '{') {
-            throw bad(file, "header does not start with '{'; the file is corrupt or not a safetensors file");
+        // The crate lets serde_json skip leading JSON whitespace (its '{' check is still disabled).
+        int first = 0;
+        while (first < text.length() && " \t\n\r".indexOf(text.charAt(first)) >= 0) first++;
+        if (first == text.length() || text.charAt(first) != '{') {
+            throw bad(file, "header is not a JSON object (it must start with '{'); the file is corrupt or not a"
+                    + " safetensors file");
         }
         Parsed parsed;
         try (JsonParser p = JSON.createParser(text)) {
