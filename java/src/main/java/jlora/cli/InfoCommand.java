@@ -80,7 +80,7 @@ final class InfoCommand implements Callable<Integer> {
                 if (!shardText.isEmpty()) shardText.append(", ");
                 shardText.append(f.path().getFileName());
             }
-            lines.put("weights        ", st.names().size() + " tensors, " + MemoryEstimate.gib(st.totalBytes())
+            lines.put("weights        ", st.names().size() + " tensors, " + MemoryEstimate.humanBytes(st.totalBytes())
                     + " in " + st.shards().size() + " file(s): " + abbreviate(shardText.toString()));
             lines.put("dtypes         ", dtypes.toString());
             WeightCheck check = config.weightMap().check(shapes);

@@ -156,18 +156,26 @@ public record MemoryEstimate(
     public List<String> describe() {
         List<String> out = new ArrayList<>();
         out.add(String.format(Locale.ROOT, "%s: ~%s total (estimate; add 10-20%% for CUDA context and fragmentation)",
-                method == Method.LORA ? "LoRA (bf16 base)" : "QLoRA (NF4 base)", gib(total())));
-        out.add("  base weights      " + gib(baseWeights));
-        out.add("  LoRA params       " + gib(loraWeights) + " (" + ParameterCount.human(loraParameters) + " fp32)");
-        out.add("  LoRA grads        " + gib(loraGradients));
-        out.add("  AdamW states      " + gib(optimizerStates));
-        out.add("  activations       " + gib(activations));
-        out.add("  logits            " + gib(logits));
-        if (workspace > 0) out.add("  dequant workspace " + gib(workspace));
+                method == Method.LORA ? "LoRA (bf16 base)" : "QLoRA (NF4 base)", humanBytes(total())));
+        out.add("  base weights      " + humanBytes(baseWeights));
+        out.add("  LoRA params       " + humanBytes(loraWeights) + " (" + ParameterCount.human(loraParameters) + " fp32)");
+        out.add("  LoRA grads        " + humanBytes(loraGradients));
+        out.add("  AdamW states      " + humanBytes(optimizerStates));
+        out.add("  activations       " + humanBytes(activations));
+        out.add("  logits            " + humanBytes(logits));
+        if (workspace > 0) out.add("  dequant workspace " + humanBytes(workspace));
         return out;
     }
 
-    public static String gib(long bytes) {
-        return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
+    /** Binary units, the largest that keeps the number at least 1 (GiB for real models). */
+    public static String humanBytes(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.2f %s", v, units[u]);
     }
 }
