@@ -20,7 +20,10 @@ array plus manifest.json naming each case's shape, dtypes and files. Per case:
   absmax.bin (uint8), nested_absmax.bin (fp32), nested_quant_map.bin (fp32[256]), offset in the manifest
   quant_state.json the packed "quant_state.bitsandbytes__nf4" bytes
   deq.bin          dequantize_4bit(packed, quant_state) in the input dtype
-plus dynamic_map.bin = create_dynamic_map(signed=True) as this machine's torch computes it.
+plus dynamic_map.bin = create_dynamic_map(signed=True) as this machine's torch computes it, and,
+where triton is importable, rcp_<instr>.bin: what PTX instructions a `--use_fast_math` build may
+emit for bitsandbytes' `1.0f / absmax` return for x = 1 + k/1024 and x = (1 + k/1024) * 2^-7
+(k = 0..1023; fp32[2048]), so the Java test can tell which reciprocal bitsandbytes' kernels use.
 """
 import argparse
 import json
@@ -80,6 +83,54 @@ def cases():
     ]
 
 
+# PTX for 1/x: what nvcc may emit for `1.0f / x` under --use_fast_math (-prec-div=false, -ftz=true).
+# Each is its own kernel with the assembly as a literal, since triton kernels cannot close over strings.
+def rcp_tables():
+    """{name: fp32[2048]} from each candidate instruction via triton's inline PTX, and why any failed."""
+    try:
+        import triton
+        import triton.language as tl
+    except ImportError as e:
+        return {}, f"triton not importable: {e}"
+
+    @triton.jit
+    def rcp_approx_ftz(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        v = tl.load(x_ptr + offs, mask=offs < n, other=0)
+        y = tl.inline_asm_elementwise("{ .reg .f32 a; mov.b32 a, $1; rcp.approx.ftz.f32 a, a; mov.b32 $0, a; }",
+                                      "=r,r", [v], dtype=tl.int32, is_pure=True, pack=1)
+        tl.store(y_ptr + offs, y, mask=offs < n)
+
+    @triton.jit
+    def div_full(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        v = tl.load(x_ptr + offs, mask=offs < n, other=0)
+        y = tl.inline_asm_elementwise("{ .reg .f32 a, o; mov.b32 a, $1; mov.f32 o, 0f3F800000; div.full.f32 a, o, a; mov.b32 $0, a; }",
+                                      "=r,r", [v], dtype=tl.int32, is_pure=True, pack=1)
+        tl.store(y_ptr + offs, y, mask=offs < n)
+
+    @triton.jit
+    def div_approx_ftz(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        v = tl.load(x_ptr + offs, mask=offs < n, other=0)
+        y = tl.inline_asm_elementwise("{ .reg .f32 a, o; mov.b32 a, $1; mov.f32 o, 0f3F800000; div.approx.ftz.f32 a, o, a; mov.b32 $0, a; }",
+                                      "=r,r", [v], dtype=tl.int32, is_pure=True, pack=1)
+        tl.store(y_ptr + offs, y, mask=offs < n)
+
+    m = 1.0 + torch.arange(1024, dtype=torch.float64) / 1024
+    xi = torch.cat([m, m * 2.0 ** -7]).to(torch.float32).cuda().view(torch.int32)
+    tables, errors = {}, []
+    for name, kernel in [("rcp_approx_ftz", rcp_approx_ftz), ("div_full", div_full), ("div_approx_ftz", div_approx_ftz)]:
+        try:
+            y = torch.empty_like(xi)
+            kernel[(triton.cdiv(xi.numel(), 256),)](xi, y, xi.numel(), BLOCK=256)
+            torch.cuda.synchronize()
+            tables[name] = y.view(torch.float32).cpu()
+        except Exception as e:  # one instruction failing must not lose the others or the golden bytes
+            errors.append(f"{name}: {type(e).__name__}: {e}")
+    return tables, "; ".join(errors)
+
+
 def raw(t):
     return t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
 
@@ -110,8 +161,14 @@ def main():
             "device": torch.cuda.get_device_name(0),
             "cpu_capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?",
             "dynamic_map": put("dynamic_map.bin", raw(dyn)),
+            "reciprocals": {},
             "cases": [],
         }
+        tables, why = rcp_tables()
+        for rname, t in tables.items():
+            manifest["reciprocals"][rname] = put(f"rcp_{rname}.bin", raw(t))
+        if why:
+            manifest["reciprocal_errors"] = why
         for name, x, dq in cases():
             xd = x.cuda()
             packed, qs_plain = F.quantize_4bit(xd, blocksize=64, compress_statistics=False, quant_type="nf4")

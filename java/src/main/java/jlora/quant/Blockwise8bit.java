@@ -53,6 +53,11 @@ public final class Blockwise8bit {
     }
 
     public static Quantized quantize(float[] x, float[] code, int blocksize) {
+        return quantize(x, code, blocksize, Reciprocal.IEEE);
+    }
+
+    /** As {@link #quantize(float[], float[], int)} with the scale {@code rcp.of(absmax)} (see {@link Reciprocal}). */
+    public static Quantized quantize(float[] x, float[] code, int blocksize, Reciprocal rcp) {
         checkCode(code);
         checkBlocksize(blocksize);
         int n = x.length;
@@ -64,7 +69,7 @@ public final class Blockwise8bit {
             int to = Math.min(n, from + blocksize);
             float amax = Nf4.absmax(x, from, to);
             absmax[b] = amax;
-            float inv = 1.0f / amax;
+            float inv = rcp.of(amax);
             for (int i = from; i < to; i++) q[i] = (byte) quantizeValue(code, x[i] * inv);
         }
         return new Quantized(q, absmax, blocksize);

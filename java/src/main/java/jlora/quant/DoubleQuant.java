@@ -31,9 +31,13 @@ public final class DoubleQuant {
 
     /** Double quantization with a given offset (lets a test use bitsandbytes' own offset). */
     public static Nested quantize(float[] absmax, float[] code, float offset) {
+        return quantize(absmax, code, offset, Reciprocal.IEEE);
+    }
+
+    public static Nested quantize(float[] absmax, float[] code, float offset, Reciprocal rcp) {
         float[] centered = new float[absmax.length];
         for (int i = 0; i < absmax.length; i++) centered[i] = absmax[i] - offset;
-        Blockwise8bit.Quantized q = Blockwise8bit.quantize(centered, code, NESTED_BLOCKSIZE);
+        Blockwise8bit.Quantized q = Blockwise8bit.quantize(centered, code, NESTED_BLOCKSIZE, rcp);
         return new Nested(q.q(), q.absmax(), code, offset, NESTED_BLOCKSIZE);
     }
 

@@ -116,6 +116,11 @@ public final class Nf4 {
 
     /** Quantizes {@code x} (row-major flattened) in blocks of {@code blocksize}. */
     public static Packed quantize(float[] x, int blocksize) {
+        return quantize(x, blocksize, Reciprocal.IEEE);
+    }
+
+    /** As {@link #quantize(float[], int)} with the scale {@code rcp.of(absmax)} (see {@link Reciprocal}). */
+    public static Packed quantize(float[] x, int blocksize, Reciprocal rcp) {
         checkBlocksize(blocksize);
         int n = x.length;
         int blocks = Math.ceilDiv(n, blocksize);
@@ -124,7 +129,7 @@ public final class Nf4 {
         for (int b = 0; b < blocks; b++) {
             int from = b * blocksize;
             int to = Math.min(n, from + blocksize);
-            absmax[b] = quantizeBlock(x, from, to, packed);
+            absmax[b] = quantizeBlock(x, from, to, packed, rcp);
         }
         return new Packed(packed, absmax, n, blocksize);
     }
@@ -134,9 +139,9 @@ public final class Nf4 {
      * {@code from / 2} and returns the block's absmax. Elements past {@code to} inside the last
      * byte are the kernel's zero padding.
      */
-    static float quantizeBlock(float[] x, int from, int to, byte[] packed) {
+    static float quantizeBlock(float[] x, int from, int to, byte[] packed, Reciprocal rcp) {
         float amax = absmax(x, from, to);
-        float inv = 1.0f / amax;
+        float inv = rcp.of(amax);
         for (int i = from; i < to; i += 2) {
             int hi = quantizeValue(x[i] * inv);
             int lo = quantizeValue((i + 1 < to ? x[i + 1] : 0.0f) * inv);

@@ -79,6 +79,11 @@ public record Nf4Tensor(Tensor packed, Tensor absmax, Optional<Nested> nested, S
      * block at a time from the tensor; the result's storage comes from {@code arena}.
      */
     public static Nf4Tensor quantize(Tensor weight, int blocksize, boolean doubleQuant, Arena arena) {
+        return quantize(weight, blocksize, doubleQuant, Reciprocal.IEEE, arena);
+    }
+
+    /** As {@link #quantize(Tensor, int, boolean, Arena)} with the block scale {@code rcp.of(absmax)}. */
+    public static Nf4Tensor quantize(Tensor weight, int blocksize, boolean doubleQuant, Reciprocal rcp, Arena arena) {
         Nf4.checkBlocksize(blocksize);
         DType dt = weight.dtype();
         if (dt != DType.BF16 && dt != DType.F16 && dt != DType.F32) {
@@ -96,13 +101,13 @@ public record Nf4Tensor(Tensor packed, Tensor absmax, Optional<Nested> nested, S
             long from = b * blocksize;
             int len = (int) Math.min(blocksize, n - from);
             for (int k = 0; k < len; k++) block[k] = weight.getFloat(from + k);
-            absmax[(int) b] = Nf4.quantizeBlock(block, 0, len, bytes);
+            absmax[(int) b] = Nf4.quantizeBlock(block, 0, len, bytes, rcp);
             MemorySegment.copy(bytes, 0, out, ValueLayout.JAVA_BYTE, from / 2, (len + 1) / 2);
         }
         if (!doubleQuant) {
             return new Nf4Tensor(packed, f32(absmax, arena), Optional.empty(), weight.shape(), dt, blocksize);
         }
-        DoubleQuant.Nested dq = DoubleQuant.quantize(absmax, DynamicMap.signed());
+        DoubleQuant.Nested dq = DoubleQuant.quantize(absmax, DynamicMap.signed(), DoubleQuant.mean(absmax), rcp);
         Tensor q = Tensor.allocate(DType.U8, Shape.of(absmax.length), arena);
         MemorySegment.copy(dq.q(), 0, q.data(), ValueLayout.JAVA_BYTE, 0, dq.q().length);
         Nested nested = new Nested(f32(dq.nestedAbsmax(), arena), f32(dq.code(), arena), dq.offset(), dq.blocksize());
