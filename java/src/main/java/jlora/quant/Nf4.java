@@ -9,7 +9,8 @@ import jlora.tensor.HalfFloats;
  *
  * <p>Per block of {@code blocksize} consecutive elements of the row-major flattened weight:
  * {@code absmax = max |x|} (fp32), then each element is scaled by the fp32 reciprocal
- * {@code x * (1f / absmax)} (a multiply, not a divide, as the kernel does) and mapped to a
+ * {@code x * (1f / absmax)} (a multiply, not a divide, as the kernel does; see {@link Reciprocal}
+ * for the GPU's fast-math reciprocal) and mapped to a
  * 4-bit index by the decision tree of {@code dQuantizeNF4}. Two indices share a byte: element
  * {@code 2i} in the high nibble, {@code 2i+1} in the low nibble. A trailing odd element is
  * paired with a padding zero (quantized like the kernel's zero-filled load). Dequantization
@@ -98,6 +99,21 @@ public final class Nf4 {
         };
     }
 
+    private static final float[] T = thresholds();
+
+    /**
+     * {@link #quantizeValue} without branches on the data: a four-step binary search over the same
+     * thresholds with the same strict {@code >}, so it returns the same code for every float
+     * (NaN included: it fails every comparison). The hot loop uses this; the tree documents bnb.
+     */
+    static int quantizeValueFast(float x) {
+        int q = x > T[7] ? 8 : 0;
+        q += x > T[q + 3] ? 4 : 0;
+        q += x > T[q + 1] ? 2 : 0;
+        q += x > T[q] ? 1 : 0;
+        return q;
+    }
+
     /**
      * The per-block scale as the kernel computes it: fmaxf over |x| starting from -FLT_MAX, so a
      * NaN element is skipped (fmaxf returns the other operand) and an all-zero block gives 0.
@@ -143,8 +159,8 @@ public final class Nf4 {
         float amax = absmax(x, from, to);
         float inv = rcp.of(amax);
         for (int i = from; i < to; i += 2) {
-            int hi = quantizeValue(x[i] * inv);
-            int lo = quantizeValue((i + 1 < to ? x[i + 1] : 0.0f) * inv);
+            int hi = quantizeValueFast(x[i] * inv);
+            int lo = quantizeValueFast((i + 1 < to ? x[i + 1] : 0.0f) * inv);
             packed[i >> 1] = (byte) ((hi << 4) | lo);
         }
         return amax;

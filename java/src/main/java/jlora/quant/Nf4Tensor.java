@@ -3,8 +3,10 @@ package jlora.quant;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.IntStream;
 
 import jlora.tensor.DType;
 import jlora.tensor.Shape;
@@ -95,15 +97,22 @@ public record Nf4Tensor(Tensor packed, Tensor absmax, Optional<Nested> nested, S
         Tensor packed = Tensor.allocate(DType.U8, Shape.of(Math.ceilDiv(n, 2L), 1), arena);
         MemorySegment out = packed.data();
         float[] absmax = new float[(int) blocks];
-        float[] block = new float[blocksize];
-        byte[] bytes = new byte[blocksize / 2];
-        for (long b = 0; b < blocks; b++) {
-            long from = b * blocksize;
-            int len = (int) Math.min(blocksize, n - from);
-            for (int k = 0; k < len; k++) block[k] = weight.getFloat(from + k);
-            absmax[(int) b] = Nf4.quantizeBlock(block, 0, len, bytes, rcp);
-            MemorySegment.copy(bytes, 0, out, ValueLayout.JAVA_BYTE, from / 2, (len + 1) / 2);
-        }
+        int chunks = (int) Math.ceilDiv(blocks, (long) CHUNK_BLOCKS);
+        IntStream range = IntStream.range(0, chunks);
+        if (chunks > 1 && sharedAccess(weight.data()) && sharedAccess(out)) range = range.parallel();
+        range.forEach(c -> {
+            float[] block = new float[blocksize];
+            short[] halves = new short[blocksize];
+            byte[] bytes = new byte[blocksize / 2];
+            long end = Math.min(blocks, (long) (c + 1) * CHUNK_BLOCKS);
+            for (long b = (long) c * CHUNK_BLOCKS; b < end; b++) {
+                long from = b * blocksize;
+                int len = (int) Math.min(blocksize, n - from);
+                readBlock(weight, from, len, block, halves);
+                absmax[(int) b] = Nf4.quantizeBlock(block, 0, len, bytes, rcp);
+                MemorySegment.copy(bytes, 0, out, ValueLayout.JAVA_BYTE, from / 2, (len + 1) / 2);
+            }
+        });
         if (!doubleQuant) {
             return new Nf4Tensor(packed, f32(absmax, arena), Optional.empty(), weight.shape(), dt, blocksize);
         }
@@ -120,6 +129,14 @@ public record Nf4Tensor(Tensor packed, Tensor absmax, Optional<Nested> nested, S
         Nested n = nested.get();
         byte[] q = absmax.data().toArray(ValueLayout.JAVA_BYTE);
         return DoubleQuant.dequantize(q, n.nestedAbsmax().toFloatArray(), n.code().toFloatArray(), n.offset(), n.blocksize());
+    }
+
+    /**
+     * The packed nibbles viewed as an {@link DType#NF4} tensor of the weight's shape (same bytes, no
+     * copy), for kernels that take the element shape with the packed storage.
+     */
+    public Tensor nf4View() {
+        return Tensor.wrap(DType.NF4, shape, packed.data());
     }
 
     /** The packed nibbles as a byte array (small tensors, tests). */
@@ -161,6 +178,33 @@ public record Nf4Tensor(Tensor packed, Tensor absmax, Optional<Nested> nested, S
     /** The safetensors entries bitsandbytes writes for this weight, named after {@code weightName}. */
     public java.util.Map<String, Tensor> toBitsandbytes(String weightName, Arena arena) {
         return Bnb4bitFormat.write(this, weightName, arena);
+    }
+
+    /** Blocks per parallel task: large enough to amortise the task, small enough to balance two cores. */
+    private static final int CHUNK_BLOCKS = 4096;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Memory that pool threads may touch: a confined arena's memory stays on its owner thread. */
+    private static boolean sharedAccess(MemorySegment s) {
+        return s.isAccessibleBy(new Thread(() -> {}));
+    }
+
+    /** Elements [from, from+len) widened to fp32 exactly (what the kernel's (float) cast does). */
+    private static void readBlock(Tensor w, long from, int len, float[] dst, short[] halves) {
+        MemorySegment seg = w.data();
+        switch (w.dtype()) {
+            case F32 -> MemorySegment.copy(seg, F32_LE, from * 4, dst, 0, len);
+            case BF16 -> {
+                MemorySegment.copy(seg, I16_LE, from * 2, halves, 0, len);
+                for (int k = 0; k < len; k++) dst[k] = Float.intBitsToFloat((halves[k] & 0xFFFF) << 16);
+            }
+            case F16 -> {
+                MemorySegment.copy(seg, I16_LE, from * 2, halves, 0, len);
+                for (int k = 0; k < len; k++) dst[k] = Float.float16ToFloat(halves[k]);
+            }
+            default -> throw new IllegalArgumentException("NF4 quantization takes BF16, F16 or F32 weights, not " + w.dtype());
+        }
     }
 
     private static Tensor f32(float[] v, Arena arena) {

@@ -71,6 +71,25 @@ class Nf4Test {
     }
 
     @Test
+    void branchFreeSearchEqualsTheKernelTreeEverywhere() {
+        long seed = QuantChecks.freshSeed();
+        Random r = new Random(seed);
+        float[] t = Nf4.thresholds();
+        for (float th : t) {
+            for (float x : new float[] {th, Math.nextUp(th), Math.nextDown(th)}) {
+                assertEquals(Nf4.quantizeValue(x), Nf4.quantizeValueFast(x), "x = " + x);
+            }
+        }
+        for (float x : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 1f, -1f}) {
+            assertEquals(Nf4.quantizeValue(x), Nf4.quantizeValueFast(x), "x = " + x);
+        }
+        for (int i = 0; i < 200_000; i++) {
+            float x = i % 2 == 0 ? r.nextFloat() * 2 - 1 : Float.intBitsToFloat(r.nextInt());
+            assertEquals(Nf4.quantizeValue(x), Nf4.quantizeValueFast(x), "seed " + seed + " x = " + x);
+        }
+    }
+
+    @Test
     void thresholdValuesThroughAWholeBlockKeepTheTieRule() {
         // absmax is 1 (the block holds 1.0), so x * (1f / absmax) == x and ties reach the tree unchanged
         float[] t = Nf4.thresholds();
@@ -186,6 +205,8 @@ class Nf4Test {
             assertBytesEqual(p.packed(), t.packedBytes(), "seed " + seed + " packed");
             assertBitsEqual(p.absmax(), t.absmaxF32(), "seed " + seed + " absmax");
             assertEquals(Shape.of(480, 1), t.packed().shape());
+            assertEquals(Shape.of(40, 24), t.nf4View().shape());
+            assertEquals(DType.NF4, t.nf4View().dtype());
             Tensor deq = t.dequantize(arena);
             assertEquals(DType.BF16, deq.dtype());
             assertEquals(Shape.of(40, 24), deq.shape());
