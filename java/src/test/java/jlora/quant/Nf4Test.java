@@ -217,4 +217,19 @@ class Nf4Test {
             }
         }
     }
+
+    @Test
+    void parallelQuantizeOnSharedMemoryMatchesTheArrayPath() {
+        long seed = QuantChecks.freshSeed();
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofShared()) {
+            int rows = 2 * 4096 + 3, cols = 64; // more than one 4096-block chunk, so the tasks run in parallel
+            float[] x = QuantChecks.gaussian(r, rows * cols, 0.03f);
+            Tensor w = Tensor.of(DType.F32, Shape.of(rows, cols), x, arena);
+            Nf4Tensor t = Nf4Tensor.quantize(w, 64, false, arena);
+            Nf4.Packed p = Nf4.quantize(x, 64);
+            assertBytesEqual(p.packed(), t.packedBytes(), "seed " + seed + " packed");
+            assertBitsEqual(p.absmax(), t.absmaxF32(), "seed " + seed + " absmax");
+        }
+    }
 }
