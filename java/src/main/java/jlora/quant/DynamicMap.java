@@ -12,17 +12,19 @@ import java.util.Arrays;
  * (unsigned), the midpoints {@code (b[k] + b[k+1]) / 2}, scaled by {@code (float) 10^(i-6)}; the
  * signed map adds the negatives; then 0 and 1.0 are appended and the 256 values sorted.
  *
- * <p>torch's CPU {@code linspace} kernel rounds differently in its SIMD path (runs of
- * {@code 2 * width} elements computed as {@code base + k * step}) than in its scalar tail
- * ({@code start + i * step} below the halfway point, {@code end - (n-1-i) * step} above), so the map
- * differs by one ulp in some entries between machines with AVX-512 (width 16), AVX2 (width 8) and
- * none. {@link #SIGNED} reproduces the AVX-512 build (the CPUs of current GPU servers); a
- * checkpoint's own {@code nested_quant_map} is always used as stored.
+ * <p>The map is built on the CPU, so its last bits follow torch's CPU {@code linspace} kernel
+ * ({@code aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp}). Current PyTorch computes it with a
+ * scalar loop, {@code start + i * step} below the halfway point and {@code end - (n-1-i) * step}
+ * from there on ("Remove vectorization implementation, due to the precision issue"); older releases
+ * ran a SIMD path ({@code base + k * step} over runs of {@code 2 * width} elements) that rounds some
+ * entries an ulp or two differently, and so differ between AVX2 and AVX-512 machines. The default is
+ * the scalar kernel; the others are kept to reproduce maps from old installations. A checkpoint's own
+ * {@code nested_quant_map} is always used as stored.
  */
 public final class DynamicMap {
     private DynamicMap() {}
 
-    /** Which torch CPU kernel computed {@code linspace}: the float lanes of its vectors, 0 for scalar. */
+    /** Which torch CPU kernel computed {@code linspace}: the float lanes of its vectors, 0 for the scalar loop. */
     public enum LinspaceKernel {
         SCALAR(0), AVX2(8), AVX512(16);
 
@@ -33,17 +35,17 @@ public final class DynamicMap {
         }
     }
 
-    /** {@code create_dynamic_map(signed=True)} as computed on an AVX-512 host. */
-    public static final float[] SIGNED_AVX512 = create(true, LinspaceKernel.AVX512);
+    /** {@code create_dynamic_map(signed=True)} as current PyTorch computes it. */
+    private static final float[] SIGNED = create(true, LinspaceKernel.SCALAR);
 
-    /** The default signed map (AVX-512 rounding); callers get a copy. */
+    /** The signed map bitsandbytes uses for double quantization and signed optimizer state; a copy. */
     public static float[] signed() {
-        return SIGNED_AVX512.clone();
+        return SIGNED.clone();
     }
 
-    /** The default unsigned map ({@code create_dynamic_map(signed=False)}), AVX-512 rounding. */
+    /** {@code create_dynamic_map(signed=False)} (bitsandbytes' map for Adam's second moment). */
     public static float[] unsigned() {
-        return create(false, LinspaceKernel.AVX512);
+        return create(false, LinspaceKernel.SCALAR);
     }
 
     public static float[] create(boolean signed, LinspaceKernel kernel) {
