@@ -206,9 +206,10 @@ class Nf4GoldenTest {
                 parts.put(W + Bnb4bitFormat.QUANT_STATE_NF4, tensor(arena, DType.U8, Shape.of(json.length), json));
                 if (c.get("double_quant").asBoolean()) {
                     float offset = Float.intBitsToFloat((int) c.get("offset_bits").asLong());
-                    // bitsandbytes' offset is torch's fp32 mean on the GPU; ours is the correctly rounded mean
+                    // bitsandbytes' offset is torch's fp32 tree-summed mean on the GPU; ours is the correctly
+                    // rounded mean, so they agree to a few ulps (the bytes above are checked with theirs)
                     float ourOffset = DoubleQuant.mean(absmax);
-                    assertTrue(Math.abs(ourOffset - offset) <= 2 * Math.ulp(offset), at + "offset " + ourOffset + " vs " + offset);
+                    assertTrue(Math.abs(ourOffset - offset) <= 8 * Math.ulp(offset), at + "offset " + ourOffset + " vs " + offset);
                     float[] nested = f32(c.get("nested_absmax").asText());
                     parts.put(W + Bnb4bitFormat.ABSMAX, tensor(arena, DType.U8, Shape.of(absmax.length), bytes(c.get("absmax").asText())));
                     parts.put(W + Bnb4bitFormat.NESTED_ABSMAX, tensor(arena, DType.F32, Shape.of(nested.length), bytes(c.get("nested_absmax").asText())));
