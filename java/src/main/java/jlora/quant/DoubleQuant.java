@@ -17,7 +17,7 @@ public final class DoubleQuant {
 
     /**
      * The mean as fp32. torch reduces in fp32 on the GPU in an order we do not reproduce; the
-     * correctly rounded mean (double sum) agrees with it to within an ulp or two.
+     * correctly rounded mean (double sum) agrees with it to a few ulps.
      */
     public static float mean(float[] absmax) {
         double s = 0;
