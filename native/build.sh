@@ -97,6 +97,7 @@ else
     say "ptxas: $entries kernel builds, at most $max_regs registers, no spills, no stack"
 fi
 
+"$nvcc" --version | tail -1 > "$build/nvcc-version"
 if [[ ! -e "$lib" ]] || [[ "$link" -nt "$lib" ]]; then
     cp "$link" "$lib.tmp" && mv "$lib.tmp" "$lib"
     say "built $(basename "$lib") ($(( $(stat -c %s "$lib") / 1024 )) KiB) with $("$nvcc" --version | tail -1)"
