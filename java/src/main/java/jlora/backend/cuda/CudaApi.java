@@ -1,6 +1,7 @@
 package jlora.backend.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -18,13 +19,14 @@ import java.lang.invoke.MethodHandle;
  * Every status is checked: a non-zero one becomes a {@link CudaException} carrying the
  * library's jl_last_error() text, read on the same thread right after the failing call.
  * Device pointers travel as zero-length {@link MemorySegment}s; host buffers must be native
- * (off-heap) segments.
+ * (off-heap) segments. The error text is thread-local in the library, so call from platform
+ * threads (a virtual thread may change carrier between the failing call and the read).
  */
 public final class CudaApi {
     private static final Linker LINKER = Linker.nativeLinker();
     /** jl_device_info in native/jlora_cuda.h: char name[256]; int32 x4; int64 x4. */
     static final MemoryLayout DEVICE_INFO = MemoryLayout.structLayout(
-            MemoryLayout.sequenceLayout(256, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"),
+            MemoryLayout.sequenceLayout(256, JAVA_BYTE).withName("name"),
             JAVA_INT.withName("major"), JAVA_INT.withName("minor"),
             JAVA_INT.withName("multiprocessors"), JAVA_INT.withName("pci_bus"),
             JAVA_LONG.withName("total_bytes"), JAVA_LONG.withName("free_bytes"),
@@ -57,28 +59,22 @@ public final class CudaApi {
         castBf16ToF32 = bind(symbols, "jl_cast_bf16_to_f32", status(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
     }
 
-    /** The API over the library {@link NativeLibrary#load()} found, or a CudaUnavailable with its status text. */
-    public static CudaApi require() {
-        return switch (NativeLibrary.load()) {
-            case NativeLibrary.Loaded loaded -> Holder.of(loaded);
-            case NativeLibrary.NotBuilt notBuilt -> throw new CudaUnavailableException(notBuilt.message());
-            case NativeLibrary.LoadFailed failed -> throw new CudaUnavailableException(failed.message());
-        };
-    }
+    private static CudaApi shared;
 
-    private static final class Holder {
-        private static volatile CudaApi api;
-
-        static CudaApi of(NativeLibrary.Loaded loaded) {
-            CudaApi a = api;
-            if (a == null) {
-                synchronized (Holder.class) {
-                    if (api == null) api = new CudaApi(loaded.symbols());
-                    a = api;
-                }
-            }
-            return a;
+    /**
+     * The API over the library {@link NativeLibrary#load()} found (bound once per JVM), or a
+     * {@link CudaUnavailableException} carrying the status text. A loaded library does not
+     * mean a GPU: {@link CudaDevices#query()} says whether one answers.
+     */
+    public static synchronized CudaApi require() {
+        if (shared == null) {
+            shared = switch (NativeLibrary.load()) {
+                case NativeLibrary.Loaded loaded -> new CudaApi(loaded.symbols());
+                case NativeLibrary.NotBuilt notBuilt -> throw new CudaUnavailableException(notBuilt.message());
+                case NativeLibrary.LoadFailed failed -> throw new CudaUnavailableException(failed.message());
+            };
         }
+        return shared;
     }
 
     private static FunctionDescriptor status(MemoryLayout... args) {
