@@ -3,9 +3,16 @@
 #include "status.h"
 
 #include <cuda_runtime_api.h>
+#include <cstddef>
 #include <cstring>
 
 using jlora::fail_argument;
+
+// CudaApi.DEVICE_INFO mirrors this layout; CudaApiLayoutTest checks the same numbers there.
+static_assert(sizeof(jl_device_info) == 304, "jl_device_info layout changed: update CudaApi.DEVICE_INFO");
+static_assert(offsetof(jl_device_info, major) == 256, "jl_device_info layout");
+static_assert(offsetof(jl_device_info, total_bytes) == 272, "jl_device_info layout");
+static_assert(offsetof(jl_device_info, shared_per_block_optin) == 296, "jl_device_info layout");
 
 extern "C" {
 

@@ -22,7 +22,7 @@ enum {
 };
 
 // Fixed layout mirrored by CudaDevices.INFO_LAYOUT on the Java side: 256 name bytes,
-// four int32, four int64 (no padding; 272 bytes).
+// four int32, four int64 (no padding; 304 bytes).
 typedef struct jl_device_info {
     char name[256];
     int32_t major;

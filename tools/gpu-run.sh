@@ -77,7 +77,10 @@ cat "$out/bench.log"
     command -v nvcc >/dev/null && echo "nvcc here: $(nvcc --version | tail -1)"
     grep -c 'Compiling entry' "$b/native/ptxas.log" | sed 's/^/ptxas kernel builds: /'
     grep -qE '[1-9][0-9]* bytes spill' "$b/native/ptxas.log" && echo "ptxas: SPILLS (see native/ptxas.log)" || echo "ptxas: no spills"
-    command -v cuobjdump >/dev/null && cuobjdump --list-elf --list-ptx "$b/native/libjlora_cuda.so" 2>&1 | sed 's/.*\.\(sm_[0-9a-z]*\)\..*/elf \1/; s/.*\.\(compute_[0-9a-z]*\)\..*/ptx \1/' | sort | uniq -c
+    if command -v cuobjdump >/dev/null; then
+        echo "SASS in libjlora_cuda.so: $(cuobjdump --list-elf "$b/native/libjlora_cuda.so" 2>&1 | grep -oE 'sm_[0-9]+a?' | sort | uniq -c | xargs)"
+        echo "PTX in libjlora_cuda.so: $(cuobjdump --list-ptx "$b/native/libjlora_cuda.so" 2>&1 | grep -oE 'sm_[0-9]+a?' | sort | uniq -c | xargs)"
+    fi
     echo '```'
     echo
     echo "## GPU tests (JUnit, tag gpu)"
