@@ -1,15 +1,14 @@
 // f32 ⇄ bf16 casts.
 //
-// Must match jlora.tensor.HalfFloats bit for bit (CastKernelsTest / CudaChainTest compare
-// every element exactly): narrowing rounds to nearest, ties to even, keeps ±Inf, and turns
-// a NaN into a quiet NaN with the same sign and top payload bits ((bits >> 16) | 0x40).
-// cvt.rn.bf16.f32 would give the canonical NaN 0x7FFF instead, so the rounding is done in
-// integer arithmetic; the kernel is memory-bound, the few integer ops are free.
+// Must match jlora.tensor.HalfFloats bit for bit (CudaChainTest compares every element
+// exactly). The narrowing rule lives in bf16_bits.cuh, in integer arithmetic: the kernel is
+// memory-bound, the few integer ops are free. Widening is a 16-bit shift, exact.
 //
 // Layout: each thread moves 8 elements per step with 16-byte accesses (two float4 + one
 // uint4 for f32 → bf16), coalesced across the warp; a grid-stride loop covers any n, and
 // the n % 8 tail (or everything, when a pointer is not 16-byte aligned) goes element-wise.
 #include "cast.cuh"
+#include "bf16_bits.cuh"
 
 namespace jlora {
 namespace {
@@ -18,13 +17,6 @@ constexpr int kThreads = 256;
 constexpr int kVec = 8;
 // Enough blocks to fill any current GPU several times over; the grid-stride loop does the rest.
 constexpr int64_t kMaxBlocks = 65535;
-
-__device__ __forceinline__ uint32_t f32_to_bf16_bits(float value) {
-    uint32_t bits = __float_as_uint(value);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (bits >> 16) | 0x0040u;
-    bits += 0x7FFFu + ((bits >> 16) & 1u);
-    return bits >> 16;
-}
 
 __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
     return f32_to_bf16_bits(lo) | (f32_to_bf16_bits(hi) << 16);

@@ -64,6 +64,9 @@ JL_API int jl_event_elapsed_ms(void* start, void* end, float* out_ms);
 // returned; errors during execution surface at the next synchronizing call.
 JL_API int jl_cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, void* stream);
 JL_API int jl_cast_bf16_to_f32(const uint16_t* src, float* dst, int64_t n, void* stream);
+// The kernels' own rounding function run on the CPU over host memory: lets machines without
+// a GPU test the rule the GPU applies (CastRoundingTest).
+JL_API int jl_cast_f32_to_bf16_host(const float* src, uint16_t* dst, int64_t n);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ public final class CudaApi {
 
     private final MethodHandle lastError, errorName, runtimeVersion, driverVersion, deviceCount, deviceInfo,
             setDevice, malloc, free, memcpyH2d, memcpyD2h, memcpyD2d, memsetD, synchronize,
-            eventCreate, eventDestroy, eventRecord, eventElapsedMs, castF32ToBf16, castBf16ToF32;
+            eventCreate, eventDestroy, eventRecord, eventElapsedMs, castF32ToBf16, castBf16ToF32, castF32ToBf16Host;
 
     CudaApi(SymbolLookup symbols) {
         lastError = bind(symbols, "jl_last_error", FunctionDescriptor.of(ADDRESS));
@@ -57,6 +57,7 @@ public final class CudaApi {
         eventElapsedMs = bind(symbols, "jl_event_elapsed_ms", status(ADDRESS, ADDRESS, ADDRESS));
         castF32ToBf16 = bind(symbols, "jl_cast_f32_to_bf16", status(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
         castBf16ToF32 = bind(symbols, "jl_cast_bf16_to_f32", status(ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+        castF32ToBf16Host = bind(symbols, "jl_cast_f32_to_bf16_host", status(ADDRESS, ADDRESS, JAVA_LONG));
     }
 
     private static CudaApi shared;
@@ -228,6 +229,13 @@ public final class CudaApi {
 
     void castF32ToBf16(MemorySegment src, MemorySegment dst, long n) {
         run("jl_cast_f32_to_bf16", () -> (int) castF32ToBf16.invokeExact(src, dst, n, MemorySegment.NULL));
+    }
+
+    /** The kernels' rounding function on the CPU (native/cast.cpp), over native host segments. */
+    void castF32ToBf16Host(MemorySegment src, MemorySegment dst, long n) {
+        requireNative(src, 4 * n);
+        requireNative(dst, 2 * n);
+        run("jl_cast_f32_to_bf16_host", () -> (int) castF32ToBf16Host.invokeExact(src, dst, n));
     }
 
     void castBf16ToF32(MemorySegment src, MemorySegment dst, long n) {

@@ -86,7 +86,7 @@ class CudaChainTest {
             MemorySegment in = arena.allocate(4L * (n + offset), 16);
             float[] values = new float[n];
             for (int i = 0; i < n; i++) {
-                values[i] = interestingFloat(random);
+                values[i] = CastInputs.interestingFloat(random);
                 in.setAtIndex(ValueLayout.JAVA_FLOAT, offset + i, values[i]);
             }
             src.copyFrom(in);
@@ -137,18 +137,5 @@ class CudaChainTest {
                 }
             }
         }
-    }
-
-    /** Random bit patterns, ordinary values, exact rounding ties, and the special values. */
-    private static float interestingFloat(SplittableRandom random) {
-        return switch (random.nextInt(8)) {
-            case 0, 1 -> Float.intBitsToFloat(random.nextInt()); // NaN payloads, subnormals, Inf
-            case 2, 3 -> (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-30, 30)));
-            case 4 -> Float.intBitsToFloat((random.nextInt() & 0xFFFF_0000) | 0x8000); // tie: even rule decides
-            case 5 -> Float.intBitsToFloat((random.nextInt() & 0xFFFF_0000) | (random.nextBoolean() ? 0x7FFF : 0x8001));
-            case 6 -> new float[] {0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
-                    Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, Float.MIN_NORMAL}[random.nextInt(9)];
-            default -> Float.intBitsToFloat(0x7F80_0000 | (random.nextInt() & 0x807F_FFFF)); // Inf or NaN, either sign
-        };
     }
 }
