@@ -23,7 +23,8 @@ class CudaApiErrorsTest {
 
     @Test
     void argumentErrorCarriesCodeAndNativeText() {
-        CudaException e = assertThrows(CudaException.class, () -> api().malloc(-1));
+        CudaApi api = api();
+        CudaException e = assertThrows(CudaException.class, () -> api.malloc(-1));
         assertEquals(-1, e.status(), e.getMessage());
         assertEquals("jl_malloc", e.function());
         assertTrue(e.getMessage().contains("invalid argument") && e.getMessage().contains("negative size"),
