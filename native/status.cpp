@@ -1,0 +1,34 @@
+#include "jlora_cuda.h"
+#include "status.h"
+
+#include <cstdio>
+
+namespace {
+// One message per thread: Java reads it right after the failing downcall on the same thread.
+thread_local char last_error[512] = "";
+}
+
+namespace jlora {
+
+int fail_cuda(const char* what, cudaError_t err) {
+    std::snprintf(last_error, sizeof last_error, "%s: %s (%s)", what, cudaGetErrorName(err),
+                  cudaGetErrorString(err));
+    return static_cast<int>(err);
+}
+
+int fail_argument(const char* what) {
+    std::snprintf(last_error, sizeof last_error, "%s", what);
+    return JL_ERR_ARGUMENT;
+}
+
+void clear_error() { last_error[0] = '\0'; }
+
+}  // namespace jlora
+
+extern "C" const char* jl_last_error(void) { return last_error; }
+
+extern "C" const char* jl_error_name(int status) {
+    if (status == JL_OK) return "ok";
+    if (status == JL_ERR_ARGUMENT) return "invalid argument";
+    return cudaGetErrorName(static_cast<cudaError_t>(status));
+}

@@ -1,0 +1,24 @@
+// Internal: how native/*.cpp record a failure for jl_last_error().
+#ifndef JLORA_STATUS_H
+#define JLORA_STATUS_H
+
+#include <cuda_runtime_api.h>
+
+namespace jlora {
+
+// Records "<what>: <cudaErrorName> (<description>)" and returns the status unchanged.
+int fail_cuda(const char* what, cudaError_t err);
+// Records "<what>" and returns JL_ERR_ARGUMENT.
+int fail_argument(const char* what);
+void clear_error();
+
+}  // namespace jlora
+
+// Runs a CUDA call; on failure records the call's text and returns its status.
+#define JL_CHECK(call)                                                   \
+    do {                                                                 \
+        cudaError_t jl_err_ = (call);                                    \
+        if (jl_err_ != cudaSuccess) return ::jlora::fail_cuda(#call, jl_err_); \
+    } while (0)
+
+#endif
