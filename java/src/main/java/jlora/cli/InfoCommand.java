@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import jlora.UserError;
+import jlora.backend.cuda.CudaDevices;
 import jlora.io.SafetensorsDir;
 import jlora.io.SafetensorsFile;
 import jlora.io.TensorInfo;
@@ -29,6 +30,9 @@ final class InfoCommand implements Callable<Integer> {
             description = "Model directory (config.json, *.safetensors, tokenizer files).")
     Path modelDir;
 
+    @Option(names = "--devices", description = "Describe the CUDA devices this build can use, instead of a model.")
+    boolean devices;
+
     @Option(names = "--seq-len", description = "Sequence length for the memory estimate.")
     int seqLen = 2048;
 
@@ -40,6 +44,10 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (devices) {
+            System.out.println(CudaDevices.describe());
+            return 0;
+        }
         Path dir = modelDir != null ? modelDir : TinyModel.materialize();
         if (!Files.exists(dir)) {
             throw new UserError(dir + ": no such directory; pass a Hugging Face model directory (with config.json)");

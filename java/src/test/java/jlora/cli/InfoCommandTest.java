@@ -65,6 +65,16 @@ class InfoCommandTest {
     }
 
     @Test
+    void devicesSaysWhatThisBuildHas() {
+        Run r = run("info", "--devices");
+        assertEquals(0, r.exit(), r.err());
+        // Whatever the machine, the report is one of the three states CudaDevices documents.
+        assertTrue(r.out().contains("this build has no CUDA") || r.out().contains("no CUDA driver/GPU")
+                || r.out().contains("CUDA runtime"), r.out());
+        assertEquals(jlora.backend.cuda.CudaDevices.describe().strip(), r.out().strip());
+    }
+
+    @Test
     void missingDirectoryIsOneLineAndExitOne(@TempDir Path tmp) {
         Run r = run("info", tmp.resolve("nope").toString());
         assertEquals(1, r.exit());
