@@ -17,6 +17,12 @@ import jlora.UserError;
  */
 final class CliOverrides {
     static final String SOURCE = "command line";
+    /**
+     * The short forms issue 4's usage line shows ({@code jlora train --recipe NAME --model DIR
+     * --data FILES}): a bare section name that is really one key of it.
+     */
+    static final Map<String, String> SHORTCUTS = Map.of("model", "model.path", "data", "data.files",
+            "device", "training.device");
 
     private CliOverrides() {
     }
@@ -34,6 +40,8 @@ final class CliOverrides {
                 value = key.substring(eq + 1);
                 key = key.substring(0, eq);
             }
+            String given = key;
+            key = SHORTCUTS.getOrDefault(key, key);
             Type type = target(key);
             if (value == null) {
                 boolean flag = type == boolean.class || type == Boolean.class;
@@ -43,7 +51,7 @@ final class CliOverrides {
                 else throw new UserError(SOURCE + ": --" + key + " needs a value: " + ConfigSchema.describe(type));
             }
             set(tree, key, value);
-            origins.put(key, SOURCE + " --" + key);
+            origins.put(key, SOURCE + " --" + given);
         }
     }
 

@@ -88,6 +88,9 @@ final class ConfigValidator {
         if (o.adapterDir() == null || o.adapterDir().isBlank()) fail("output.adapter_dir", "is empty; 'final' is usual");
         placeholders("output.adapter_dir", o.adapterDir());
         placeholders("output.merged_dir", o.mergedDir());
+        insideRunDir("output.adapter_dir", o.adapterDir());
+        insideRunDir("output.merged_dir", o.mergedDir());
+        insideRunDir("output.run_name", o.runName());
     }
 
     private void checkData(DataSection d) {
@@ -178,6 +181,15 @@ final class ConfigValidator {
 
     private void unitInterval(String path, double v) {
         if (!(v >= 0 && v < 1)) fail(path, "is " + v + "; it must be in [0, 1)");
+    }
+
+    /** A run writes only under its run dir, so deleting the run dir removes all of it. */
+    private void insideRunDir(String path, String v) {
+        if (v == null) return;
+        String norm = v.replace('\\', '/');
+        boolean escapes = norm.startsWith("/") || norm.matches("^[A-Za-z]:.*")
+                || java.util.Arrays.asList(norm.split("/")).contains("..");
+        if (escapes) fail(path, "is '" + v + "'; it must be a relative path inside the run dir, without '..'");
     }
 
     private void placeholders(String path, String v) {

@@ -26,8 +26,8 @@ final class ConfigYaml {
         opts.setAllowUnicode(true);
         opts.setWidth(120);
         String body = new Yaml(opts).dump(plain(ConfigTree.toTree(c)));
-        return "# jlora train config, fully resolved: defaults <- recipe <- your YAML <- command line.\n"
-                + "# `jlora train --config THIS_FILE` repeats the run.\n" + body;
+        return "# jlora train config, fully resolved (defaults <- recipe <- your YAML <- command line).\n"
+                + "# Every key is written; loading this file alone gives the same config.\n" + body;
     }
 
     /** Enums to their YAML names; everything else as is. */

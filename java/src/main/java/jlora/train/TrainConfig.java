@@ -45,8 +45,12 @@ public record TrainConfig(String description, ModelSection model, QuantizationSe
 
     /**
      * The entry point for the CLI: recipe (a built-in name, a YAML path, or null for the bare
-     * defaults), then the user's YAML (or null), then the raw {@code --section.key value}
-     * arguments.
+     * defaults), then the user's YAML (or null), then the raw override arguments in order:
+     * {@code --section.key value}, {@code --section.key=value}, a bare boolean
+     * {@code --data.packing}, {@code null} to unset an optional key, comma lists, list indices
+     * ({@code --stages.1.training.max_steps 30}), and the shortcuts {@code --model DIR},
+     * {@code --data FILES}, {@code --device cpu}. Every problem is a {@link jlora.UserError}
+     * naming the file and line (or the argument), the key, and the fix.
      */
     public static TrainConfig resolve(String recipe, Path userYaml, List<String> overrideArgs) {
         return ConfigLoader.load(recipe, userYaml, overrideArgs);

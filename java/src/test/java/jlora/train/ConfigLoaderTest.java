@@ -233,6 +233,8 @@ class ConfigLoaderTest {
                 "--data.data_files", "b.jsonl"))).contains("keeps 'b.jsonl' but no file in data.files is named so"));
         assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--output.adapter_dir", "{modle}/x")))
                 .contains("unknown placeholder"));
+        assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--output.merged_dir", "../final")))
+                .contains("must be a relative path inside the run dir"));
         // data_files keeps by file name, as the 14B seed's filter does.
         TrainConfig keep = TrainConfig.resolve(null, null, List.of("--data.files", "d/a.jsonl,d/b.jsonl",
                 "--data.data_files", "a.jsonl"));
@@ -257,6 +259,30 @@ class ConfigLoaderTest {
         String first = error(() -> TrainConfig.resolve("r1-distill-qwen-32b-reasoning", null,
                 List.of("--stages.0.start_from", "merged")));
         assertTrue(first.contains("the first stage has no previous stage; use 'base'"), first);
+    }
+
+    @Test
+    void usageLineShortcuts() {
+        TrainConfig c = TrainConfig.resolve("generic-qlora", null, List.of("--model", "/models/Qwen2.5-7B",
+                "--data", "a.jsonl,b.jsonl", "--device", "cpu"));
+        assertEquals("/models/Qwen2.5-7B", c.model().path());
+        assertEquals(List.of(DataFile.of("a.jsonl"), DataFile.of("b.jsonl")), c.data().files());
+        assertEquals(TrainingSection.Device.CPU, c.training().device());
+    }
+
+    @Test
+    void emptyYamlIsTheDefaults() throws IOException {
+        Path p = yaml("empty.yaml", "# nothing set\n");
+        assertEquals(TrainConfig.defaults(), TrainConfig.resolve(null, p, List.of()));
+    }
+
+    @Test
+    void levenshteinDistance() {
+        // Textbook values: kitten -> sitting is 3 edits; identical strings 0; to empty, the length.
+        assertEquals(3, KeySuggestion.distance("kitten", "sitting"));
+        assertEquals(0, KeySuggestion.distance("lora", "lora"));
+        assertEquals(5, KeySuggestion.distance("alpha", ""));
+        assertEquals(2, KeySuggestion.distance("alpah", "alpha"));
     }
 
     @Test

@@ -43,10 +43,45 @@ class ConfigRoundTripTest {
         Path p = dir.resolve(TrainConfig.RESOLVED_FILE);
         Files.writeString(p, c.toYaml());
         try {
-            return TrainConfig.read(p);
+            TrainConfig back = TrainConfig.read(p);
+            String diff = firstDifference(ConfigTree.toTree(c), ConfigTree.toTree(back), "");
+            if (diff != null) throw new AssertionError(label + ": round trip changed " + diff);
+            return back;
         } catch (UserError e) {
             throw new AssertionError(label + ": the written YAML does not load: " + e.getMessage() + "\n" + c.toYaml(), e);
         }
+    }
+
+    /** The first key whose value differs, with both values, or null when the trees are equal. */
+    @SuppressWarnings("unchecked")
+    private static String firstDifference(Map<String, Object> a, Map<String, Object> b, String prefix) {
+        Set<String> keys = new TreeSet<>(a.keySet());
+        keys.addAll(b.keySet());
+        for (String k : keys) {
+            Object x = a.get(k);
+            Object y = b.get(k);
+            String path = prefix.isEmpty() ? k : prefix + "." + k;
+            if (x instanceof Map<?, ?> mx && y instanceof Map<?, ?> my) {
+                String d = firstDifference((Map<String, Object>) mx, (Map<String, Object>) my, path);
+                if (d != null) return d;
+            } else if (!java.util.Objects.equals(x, y)) {
+                return "'" + path + "': written " + x + ", read back " + y;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void stageOverridesRoundTrip() throws IOException {
+        TrainConfig c = TrainConfig.resolve("r1-distill-qwen-32b-reasoning", null, List.of(
+                "--stages.0.data.files", "med.jsonl", "--stages.1.training.learning_rate", "5e-5",
+                "--stages.1.lora.target_modules", "q_proj,v_proj", "--stages.1.start_from", "adapter"));
+        TrainConfig back = reload(c, "stages");
+        assertEquals(c, back);
+        assertEquals(5e-5, back.stageConfigs().get(1).training().learningRate());
+        assertEquals(Stage.StartFrom.ADAPTER, back.stages().get(1).startFrom());
+        assertEquals(List.of("q_proj", "v_proj"), back.stageConfigs().get(1).lora().targetModules());
+        assertEquals(List.of(LoraSection.ALL_LINEAR), back.stageConfigs().get(0).lora().targetModules());
     }
 
     @Test
