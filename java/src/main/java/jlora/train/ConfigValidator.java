@@ -187,7 +187,7 @@ final class ConfigValidator {
     private void insideRunDir(String path, String v) {
         if (v == null) return;
         String norm = v.replace('\\', '/');
-        boolean escapes = norm.startsWith("/") || norm.matches("^[A-Za-z]:.*")
+        boolean escapes = norm.startsWith("/") || norm.matches("^[A-Za-z]:(/.*)?$")
                 || java.util.Arrays.asList(norm.split("/")).contains("..");
         if (escapes) fail(path, "is '" + v + "'; it must be a relative path inside the run dir, without '..'");
     }

@@ -24,7 +24,8 @@ final class ConfigYaml {
         opts.setIndicatorIndent(2);
         opts.setIndentWithIndicator(true);
         opts.setAllowUnicode(true);
-        opts.setWidth(120);
+        // One line per value: folding long strings is legal YAML but easy to break by hand-editing.
+        opts.setSplitLines(false);
         String body = new Yaml(opts).dump(plain(ConfigTree.toTree(c)));
         return "# jlora train config, fully resolved (defaults <- recipe <- your YAML <- command line).\n"
                 + "# Every key is written; loading this file alone gives the same config.\n" + body;
