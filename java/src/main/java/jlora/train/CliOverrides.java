@@ -89,7 +89,7 @@ final class CliOverrides {
             Type t = ConfigSchema.typeOf(type, segs[i]);
             String path = join(prefix, segs[i]);
             if (i == segs.length - 1) {
-                node.put(segs[i], coerce(t, raw, key));
+                node.put(segs[i], coerce(t, ConfigSchema.nullable(type, segs[i]), raw, key));
                 return;
             }
             if (ConfigSchema.isRecord(t)) {
@@ -103,7 +103,7 @@ final class CliOverrides {
                 node.put(segs[i], list);
                 int idx = index(segs[++i], list.size(), path, key);
                 if (i == segs.length - 1) {
-                    list.set(idx, coerce(element, raw, key));
+                    list.set(idx, coerce(element, false, raw, key));
                     return;
                 }
                 Map<String, Object> item = ConfigTree.thawed(ConfigTree.cast(list.get(idx)));
@@ -131,8 +131,8 @@ final class CliOverrides {
         return idx;
     }
 
-    private static Object coerce(Type t, String raw, String key) {
-        if (ConfigSchema.nullable(t) && (raw.equals("null") || raw.equals("~"))) return null;
+    private static Object coerce(Type t, boolean nullable, String raw, String key) {
+        if (nullable && (raw.equals("null") || raw.equals("~"))) return null;
         if (ConfigSchema.isRecord(t) && t != DataFile.class) {
             throw new UserError(SOURCE + ": --" + key + " is a group of keys; set one of them, e.g. --" + key + "."
                     + ConfigSchema.keys((Class<?>) t).getLast());

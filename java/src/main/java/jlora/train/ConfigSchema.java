@@ -85,9 +85,13 @@ final class ConfigSchema {
         return ((ParameterizedType) listType).getActualTypeArguments()[0];
     }
 
-    /** Primitive components need a value; boxed ones, strings, lists and maps may be null. */
-    static boolean nullable(Type t) {
-        return !(t instanceof Class<?> c && c.isPrimitive());
+    /** Whether key {@code key} of a mapping of type {@code record} may be unset (see {@link Nullable}). */
+    static boolean nullable(Class<?> record, String key) {
+        if (record == Stage.class) return STAGE_KEYS.contains(key);
+        for (RecordComponent c : record.getRecordComponents()) {
+            if (yamlName(c.getName()).equals(key)) return c.isAnnotationPresent(Nullable.class);
+        }
+        return false;
     }
 
     /** What a value of this type looks like, for "expected ..." messages. */

@@ -62,7 +62,7 @@ final class ConfigValidator {
         if (l.r() <= 0) fail("lora.r", "is " + l.r() + "; the rank must be positive (8, 16, 64 are usual)");
         if (l.alpha() <= 0) fail("lora.alpha", "is " + l.alpha() + "; alpha must be positive (often r or 2r)");
         unitInterval("lora.dropout", l.dropout());
-        if (l.targetModules() == null || l.targetModules().isEmpty()) {
+        if (l.targetModules().isEmpty()) {
             fail("lora.target_modules", "is empty; name the modules to adapt (q_proj, v_proj, ...) or all-linear");
         }
         if (l.targetModules().contains(LoraSection.ALL_LINEAR) && l.targetModules().size() > 1) {
@@ -77,7 +77,6 @@ final class ConfigValidator {
                 fail("lora.layers_to_transform", "lists a layer twice");
             }
         }
-        if (l.modulesToSave() == null) fail("lora.modules_to_save", "is null; use [] for none");
 
         checkData(c.data());
         checkTraining(c.training(), c.data());
@@ -94,9 +93,6 @@ final class ConfigValidator {
     }
 
     private void checkData(DataSection d) {
-        if (d.files() == null) fail("data.files", "is null; use [] and give files with --data");
-        if (d.dataFiles() == null) fail("data.data_files", "is null; use [] to keep every file");
-        if (d.evalFiles() == null) fail("data.eval_files", "is null; use [] to split eval rows from data.files");
         for (int i = 0; i < d.files().size(); i++) checkFile("data.files." + i, d.files().get(i));
         for (int i = 0; i < d.evalFiles().size(); i++) checkFile("data.eval_files." + i, d.evalFiles().get(i));
         unitInterval("data.eval_split", d.evalSplit());
@@ -117,7 +113,6 @@ final class ConfigValidator {
     private void checkFile(String path, DataFile f) {
         if (f.path() == null || f.path().isBlank()) fail(path + ".path", "is missing; every data file needs a path");
         if (!(f.weight() > 0)) fail(path + ".weight", "is " + f.weight() + "; weights must be positive (1.0 = every row once)");
-        if (f.fields() == null) fail(path + ".fields", "is null; use {} for the format's own names");
     }
 
     static boolean matches(String path, String keep) {
@@ -203,11 +198,20 @@ final class ConfigValidator {
         }
     }
 
+    /** Where a key was set; for a key left out, where its enclosing mapping was (a data file's line). */
+    private String origin(String path) {
+        for (String p = path; !p.isEmpty(); p = p.contains(".") ? p.substring(0, p.lastIndexOf('.')) : "") {
+            String at = origins.get(p);
+            if (at != null) return at;
+        }
+        return null;
+    }
+
     private void fail(String path, String message) {
         String full = stagePrefix + path;
-        String at = origins.get(full);
+        String at = origin(full);
         // A stage's value may come from the top-level key it inherits.
-        if (at == null && !stagePrefix.isEmpty()) at = origins.get(path);
+        if (at == null && !stagePrefix.isEmpty()) at = origin(path);
         String where = at != null ? at + ": " : "";
         throw new UserError(where + stageLabel + full + " " + message);
     }

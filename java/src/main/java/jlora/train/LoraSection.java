@@ -24,8 +24,8 @@ import java.util.List;
  * @param bias which biases train; only {@code none} (PEFT's default) is implemented
  */
 public record LoraSection(int r, int alpha, double dropout, List<String> targetModules, boolean useRslora,
-                          List<Integer> layersToTransform, List<String> modulesToSave, boolean trainNorms,
-                          Integer initSeed, Bias bias) {
+                          @Nullable List<Integer> layersToTransform, List<String> modulesToSave, boolean trainNorms,
+                          @Nullable Integer initSeed, Bias bias) {
 
     /** PEFT's name for "adapt every linear layer but the output head". */
     public static final String ALL_LINEAR = "all-linear";

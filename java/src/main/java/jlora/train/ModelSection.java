@@ -12,7 +12,7 @@ package jlora.train;
  * @param maxSeqLength tokens per training sequence; default 1024, TRL SFTConfig's
  *     {@code max_length}
  */
-public record ModelSection(String path, String tokenizer, Precision dtype, int maxSeqLength) {
+public record ModelSection(@Nullable String path, @Nullable String tokenizer, Precision dtype, int maxSeqLength) {
 
     /** A floating-point width for weights and math; {@code auto} resolves per device. */
     public enum Precision { AUTO, BF16, FP16, FP32 }

@@ -19,7 +19,7 @@ import java.util.List;
  * @param tensorboard write TensorBoard event files under {@code tensorboard/}; default true
  * @param plots draw loss and learning-rate PNGs at the end; default true
  */
-public record OutputSection(String dir, String runName, String adapterDir, String mergedDir, boolean tensorboard,
+public record OutputSection(String dir, @Nullable String runName, String adapterDir, @Nullable String mergedDir, boolean tensorboard,
                             boolean plots) {
 
     /** The placeholders adapter_dir, merged_dir and run_name may contain. */

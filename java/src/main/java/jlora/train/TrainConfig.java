@@ -15,7 +15,7 @@ import java.util.Map;
  * @param stages empty for a single-stage run; otherwise each stage runs in order with its
  *     overrides applied to the sections here (see {@link #stageConfigs()})
  */
-public record TrainConfig(String description, ModelSection model, QuantizationSection quantization, LoraSection lora,
+public record TrainConfig(@Nullable String description, ModelSection model, QuantizationSection quantization, LoraSection lora,
                           DataSection data, TrainingSection training, OutputSection output, List<Stage> stages) {
 
     /** The file name the resolved config gets in a run dir. */

@@ -45,7 +45,7 @@ record YamlLayer(Map<String, Object> tree, Map<String, String> origins) {
         if (root == null || (root instanceof ScalarNode s && s.getTag().equals(Tag.NULL))) {
             return new YamlLayer(new LinkedHashMap<>(), r.origins);
         }
-        Object tree = r.read(root, TrainConfig.class, "");
+        Object tree = r.read(root, TrainConfig.class, false, "");
         return new YamlLayer(ConfigTree.cast(tree), r.origins);
     }
 
@@ -57,10 +57,10 @@ record YamlLayer(Map<String, Object> tree, Map<String, String> origins) {
             this.source = source;
         }
 
-        Object read(Node node, Type type, String path) {
+        Object read(Node node, Type type, boolean nullable, String path) {
             origins.put(path, where(node));
             if (node instanceof ScalarNode s && s.getTag().equals(Tag.NULL)) {
-                if (!ConfigSchema.nullable(type)) throw error(node, "'" + path + "' needs a value: "
+                if (!nullable) throw error(node, "'" + path + "' needs a value: "
                         + ConfigSchema.describe(type));
                 return null;
             }
@@ -79,7 +79,7 @@ record YamlLayer(Map<String, Object> tree, Map<String, String> origins) {
                             throw error(item, "'" + path + "' entry " + i + " is empty; give "
                                     + ConfigSchema.describe(element) + " or remove the line");
                         }
-                        out.add(read(item, element, path + "." + i));
+                        out.add(read(item, element, false, path + "." + i));
                     }
                     origins.put(path, where(node));
                     return out;
@@ -116,7 +116,7 @@ record YamlLayer(Map<String, Object> tree, Map<String, String> origins) {
                 if (out.containsKey(k)) {
                     throw error(t.getKeyNode(), "key '" + child + "' appears twice in this mapping; keep one");
                 }
-                out.put(k, read(t.getValueNode(), ct, child));
+                out.put(k, read(t.getValueNode(), ct, ConfigSchema.nullable(type, k), child));
             }
             return out;
         }

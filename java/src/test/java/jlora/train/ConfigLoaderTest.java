@@ -201,6 +201,11 @@ class ConfigLoaderTest {
                 error(() -> TrainConfig.resolve(null, null, List.of("--training.micro_batch_size", "4.5"))));
         assertEquals("command line: --data.packing expected true or false, got 'maybe'",
                 error(() -> TrainConfig.resolve(null, null, List.of("--data.packing", "maybe"))));
+        assertEquals("command line: --quantization.mode expected one of none, nf4, got 'null'",
+                error(() -> TrainConfig.resolve(null, null, List.of("--quantization.mode", "null"))));
+        Path nulMode = yaml("nm.yaml", "training:\n  optimizer: ~\n");
+        assertEquals(nulMode + " line 2: 'training.optimizer' needs a value: one of adamw, adamw_8bit, paged_adamw_8bit, "
+                + "paged_adamw_32bit", error(() -> TrainConfig.resolve(null, nulMode, List.of())));
         assertEquals("command line: --lora.r needs a value: a whole number",
                 error(() -> TrainConfig.resolve(null, null, List.of("--lora.r"))));
         assertEquals("command line: expected an option like '--lora.r 64', got 'lora.r'",
@@ -274,6 +279,38 @@ class ConfigLoaderTest {
     void emptyYamlIsTheDefaults() throws IOException {
         Path p = yaml("empty.yaml", "# nothing set\n");
         assertEquals(TrainConfig.defaults(), TrainConfig.resolve(null, p, List.of()));
+    }
+
+    @Test
+    void keyReferenceCoversEveryKeyWithItsDefault() {
+        var keys = ConfigKeys.all();
+        var byPath = new java.util.HashMap<String, ConfigKeys.Key>();
+        keys.forEach(k -> byPath.put(k.path(), k));
+        // Defaults as TRL SFTConfig / PEFT LoraConfig document them.
+        assertEquals("8", byPath.get("lora.r").defaultValue());
+        assertEquals("2.0E-5", byPath.get("training.learning_rate").defaultValue());
+        assertEquals("1024", byPath.get("model.max_seq_length").defaultValue());
+        assertEquals("42", byPath.get("training.seed").defaultValue());
+        assertEquals("unset", byPath.get("training.max_steps").defaultValue());
+        assertEquals("one of linear, cosine, constant, constant_with_warmup", byPath.get("training.lr_scheduler").takes());
+        assertEquals("q_proj,v_proj", byPath.get("lora.target_modules").defaultValue());
+        assertTrue(byPath.containsKey("training.early_stopping.patience"));
+        for (var k : keys) {
+            // Every key the reference lists is accepted on the command line with its own default.
+            if (k.defaultValue().equals("unset") || k.path().equals("stages")) continue;
+            String v = k.defaultValue().equals("[]") ? "" : k.defaultValue();
+            TrainConfig.resolve(null, null, List.of("--" + k.path(), v));
+        }
+    }
+
+    @Test
+    void dataFileRules() throws IOException {
+        Path p = yaml("d.yaml", "data:\n  files:\n    - weight: 2\n");
+        assertEquals(p + " line 3: data.files.0.path is missing; every data file needs a path",
+                error(() -> TrainConfig.resolve(null, p, List.of())));
+        Path w = yaml("w.yaml", "data:\n  files:\n    - {path: a.jsonl, weight: 0}\n");
+        assertEquals(w + " line 3: data.files.0.weight is 0.0; weights must be positive (1.0 = every row once)",
+                error(() -> TrainConfig.resolve(null, w, List.of())));
     }
 
     @Test
