@@ -39,11 +39,14 @@ final class KeySuggestion {
      * {@code prefix} (e.g. prefix "lora", key "rank"), or null if nothing is close.
      */
     static String suggest(Class<?> where, String prefix, String key) {
+        // Inside a stage the sections sit under "stages.N."; suggestions keep that prefix.
+        var stage = java.util.regex.Pattern.compile("^stages\\.\\d+").matcher(prefix);
+        String stagePrefix = stage.find() ? stage.group() + "." : "";
         String peer = PEER_NAMES.get(key);
-        if (peer != null) return peer;
+        if (peer != null) return stagePrefix + peer;
         String dotted = prefix.isEmpty() ? key : prefix + "." + key;
         for (String path : ConfigSchema.leafPaths(TrainConfig.class, "")) {
-            if (path.endsWith("." + key) && !path.equals(dotted)) return path;
+            if (path.endsWith("." + key) && !(stagePrefix + path).equals(dotted)) return stagePrefix + path;
         }
         String best = null;
         int bestDistance = Integer.MAX_VALUE;

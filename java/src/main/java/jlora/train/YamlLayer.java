@@ -84,8 +84,10 @@ record YamlLayer(Map<String, Object> tree, Map<String, String> origins) {
                     origins.put(path, where(node));
                     return out;
                 }
-                if (node instanceof ScalarNode s && !ConfigSchema.isRecord(element)) return value(s, type, path);
-                if (node instanceof ScalarNode s && element == DataFile.class) return value(s, type, path);
+                // A scalar where a list goes is a comma list: "q_proj,v_proj", "all-linear", "a.jsonl".
+                if (node instanceof ScalarNode s && (!ConfigSchema.isRecord(element) || element == DataFile.class)) {
+                    return value(s, type, path);
+                }
                 throw mismatch(node, type, path);
             }
             if (ConfigSchema.isStringMap(type)) {

@@ -173,6 +173,15 @@ class ConfigLoaderTest {
                 """);
         assertEquals(p + " line 5: unknown key 'stages.1.lora.dropuot'; did you mean 'stages.1.lora.dropout'?",
                 error(() -> TrainConfig.resolve(null, p, List.of())));
+        Path q = yaml("q.yaml", "stages:\n  - name: one\n    r: 8\n");
+        assertEquals(q + " line 3: unknown key 'stages.0.r'; did you mean 'stages.0.lora.r'?",
+                error(() -> TrainConfig.resolve(null, q, List.of())));
+        Path d = yaml("dup.yaml", "lora:\n  r: 8\n  alpha: 16\n  r: 16\n");
+        assertEquals(d + " line 4: key 'lora.r' appears twice in this mapping; keep one",
+                error(() -> TrainConfig.resolve(null, d, List.of())));
+        Path f = yaml("f.yaml", "data:\n  files:\n    - path: a.jsonl\n      wieght: 2\n");
+        assertEquals(f + " line 4: unknown key 'data.files.0.wieght'; did you mean 'data.files.0.weight'?",
+                error(() -> TrainConfig.resolve(null, f, List.of())));
     }
 
     @Test

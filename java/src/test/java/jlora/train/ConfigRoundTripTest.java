@@ -129,18 +129,28 @@ class ConfigRoundTripTest {
             for (String p : shuffled.subList(0, 1 + rnd.nextInt(12))) raw.put(p, generate(p, typeAt(p), rnd));
             fixUp(raw, base);
 
+            // Half the trials pass the set on the command line, half as a user YAML file whose
+            // values are all YAML strings (written by SnakeYAML), typed by the schema on reading.
+            boolean viaYaml = rnd.nextBoolean();
             List<String> args = new ArrayList<>();
-            for (var e : raw.entrySet()) {
-                if (rnd.nextBoolean()) args.add("--" + e.getKey() + "=" + e.getValue());
-                else {
-                    args.add("--" + e.getKey());
-                    args.add(e.getValue());
+            Path user = null;
+            if (viaYaml) {
+                user = dir.resolve("user.yaml");
+                Files.writeString(user, new Yaml().dump(nested(raw)));
+            } else {
+                for (var e : raw.entrySet()) {
+                    if (rnd.nextBoolean()) args.add("--" + e.getKey() + "=" + e.getValue());
+                    else {
+                        args.add("--" + e.getKey());
+                        args.add(e.getValue());
+                    }
                 }
             }
-            String label = "seed " + seed + " trial " + trial + " recipe " + recipe + " args " + args;
+            String label = "seed " + seed + " trial " + trial + " recipe " + recipe + (viaYaml ? " yaml " : " args ")
+                    + (viaYaml ? raw : args);
             TrainConfig c;
             try {
-                c = TrainConfig.resolve(recipe, null, args);
+                c = TrainConfig.resolve(recipe, user, args);
             } catch (UserError e) {
                 fail(label + ": a valid override set was rejected: " + e.getMessage());
                 return;
@@ -165,6 +175,21 @@ class ConfigRoundTripTest {
             if (out instanceof Class<?> c && c.isRecord()) t = c;
         }
         return out;
+    }
+
+    /** Dotted keys to nested maps; "null" becomes a YAML null. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> nested(Map<String, String> raw) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        for (var e : raw.entrySet()) {
+            String[] segs = e.getKey().split("\\.");
+            Map<String, Object> m = root;
+            for (int i = 0; i < segs.length - 1; i++) {
+                m = (Map<String, Object>) m.computeIfAbsent(segs[i], k -> new LinkedHashMap<String, Object>());
+            }
+            m.put(segs[segs.length - 1], e.getValue().equals("null") ? null : e.getValue());
+        }
+        return root;
     }
 
     private static boolean nullableAt(String path) {
