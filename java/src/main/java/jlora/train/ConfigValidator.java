@@ -48,7 +48,8 @@ final class ConfigValidator {
             int b = q.blockSize();
             // bitsandbytes' 4-bit kernels take power-of-two blocks from 64 to 4096.
             if (b < 64 || b > 4096 || Integer.bitCount(b) != 1) {
-                fail("quantization.block_size", "is " + b + "; NF4 needs a power of two from 64 to 4096 (64 is bitsandbytes' default)");
+                fail("quantization.block_size", "is " + b
+                        + "; NF4 needs a power of two from 64 to 4096 (64 is bitsandbytes' default)");
             }
             if (q.computeDtype() == ModelSection.Precision.AUTO) {
                 fail("quantization.compute_dtype", "is auto; NF4 needs a concrete compute dtype: bf16, fp16 or fp32");
@@ -133,11 +134,15 @@ final class ConfigValidator {
         if (t.gradientAccumulationSteps() <= 0) {
             fail("training.gradient_accumulation_steps", "is " + t.gradientAccumulationSteps() + "; it must be positive");
         }
-        if (!(t.learningRate() > 0)) fail("training.learning_rate", "is " + t.learningRate() + "; it must be positive (2e-4 is usual for LoRA)");
+        if (!(t.learningRate() > 0)) {
+            fail("training.learning_rate", "is " + t.learningRate() + "; it must be positive (2e-4 is usual for LoRA)");
+        }
         if (t.warmupSteps() != null && t.warmupRatio() != null) {
             fail("training.warmup_ratio", "and training.warmup_steps are both set; keep one (set the other to null)");
         }
-        if (t.warmupSteps() != null && t.warmupSteps() < 0) fail("training.warmup_steps", "is " + t.warmupSteps() + "; it must be 0 or more");
+        if (t.warmupSteps() != null && t.warmupSteps() < 0) {
+            fail("training.warmup_steps", "is " + t.warmupSteps() + "; it must be 0 or more");
+        }
         if (t.warmupRatio() != null) unitInterval("training.warmup_ratio", t.warmupRatio());
         if (t.weightDecay() < 0) fail("training.weight_decay", "is " + t.weightDecay() + "; it must be 0 or more");
         unitInterval("training.adam_beta1", t.adamBeta1());
@@ -148,7 +153,9 @@ final class ConfigValidator {
         if (t.nanGuardMaxConsecutive() <= 0) {
             fail("training.nan_guard_max_consecutive", "is " + t.nanGuardMaxConsecutive() + "; it must be positive");
         }
-        if (t.evalSteps() != null && t.evalSteps() <= 0) fail("training.eval_steps", "is " + t.evalSteps() + "; it must be positive");
+        if (t.evalSteps() != null && t.evalSteps() <= 0) {
+            fail("training.eval_steps", "is " + t.evalSteps() + "; it must be positive");
+        }
         if (t.saveStrategy() == TrainingSection.Strategy.STEPS && (t.saveSteps() == null || t.saveSteps() <= 0)) {
             fail("training.save_steps", "is " + t.saveSteps() + " but save_strategy is steps; give a positive step count");
         }

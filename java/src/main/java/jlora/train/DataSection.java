@@ -30,9 +30,10 @@ import java.util.List;
  *     reasoning &lt;/think&gt; answer" (the R1-distill seed)
  * @param shuffle shuffle example order each epoch (seeded by training.seed), as HF Trainer does
  */
-public record DataSection(List<DataFile> files, List<String> dataFiles, List<DataFile> evalFiles, double evalSplit,
-                          double testSplit, boolean packing, LossOn lossOn, Truncation truncation, @Nullable String systemPrompt,
-                          @Nullable String chatTemplate, PromptFormat promptFormat, boolean shuffle) {
+public record DataSection(
+        List<DataFile> files, List<String> dataFiles, List<DataFile> evalFiles, double evalSplit, double testSplit,
+        boolean packing, LossOn lossOn, Truncation truncation, @Nullable String systemPrompt,
+        @Nullable String chatTemplate, PromptFormat promptFormat, boolean shuffle) {
 
     /** Which tokens the loss is computed on. */
     public enum LossOn { ASSISTANT, ALL, LAST_ASSISTANT }

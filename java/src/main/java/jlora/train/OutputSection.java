@@ -19,8 +19,8 @@ import java.util.List;
  * @param tensorboard write TensorBoard event files under {@code tensorboard/}; default true
  * @param plots draw loss and learning-rate PNGs at the end; default true
  */
-public record OutputSection(String dir, @Nullable String runName, String adapterDir, @Nullable String mergedDir, boolean tensorboard,
-                            boolean plots) {
+public record OutputSection(String dir, @Nullable String runName, String adapterDir, @Nullable String mergedDir,
+                            boolean tensorboard, boolean plots) {
 
     /** The placeholders adapter_dir, merged_dir and run_name may contain. */
     public static final List<String> PLACEHOLDERS = List.of("{model}", "{epochs}", "{method}", "{stage}");

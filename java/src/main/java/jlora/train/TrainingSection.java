@@ -39,15 +39,14 @@ package jlora.train;
  * @param device {@code cpu}, {@code cuda}, or {@code auto} (CUDA when a device and the native
  *     library are present)
  */
-public record TrainingSection(@Nullable Integer epochs, @Nullable Integer maxSteps, int microBatchSize, int gradientAccumulationSteps,
-                              double learningRate, Scheduler lrScheduler, @Nullable Integer warmupSteps,
-                              @Nullable Double warmupRatio,
-                              double weightDecay, Optimizer optimizer, double adamBeta1, double adamBeta2,
-                              double adamEpsilon, double maxGradNorm, int seed, boolean gradientCheckpointing,
-                              Strategy evalStrategy, @Nullable Integer evalSteps, Strategy saveStrategy,
-                              @Nullable Integer saveSteps,
-                              @Nullable Integer saveTotalLimit, EarlyStopping earlyStopping, int nanGuardMaxConsecutive,
-                              int loggingSteps, Device device) {
+public record TrainingSection(
+        @Nullable Integer epochs, @Nullable Integer maxSteps, int microBatchSize, int gradientAccumulationSteps,
+        double learningRate, Scheduler lrScheduler, @Nullable Integer warmupSteps, @Nullable Double warmupRatio,
+        double weightDecay, Optimizer optimizer, double adamBeta1, double adamBeta2, double adamEpsilon,
+        double maxGradNorm, int seed, boolean gradientCheckpointing,
+        Strategy evalStrategy, @Nullable Integer evalSteps, Strategy saveStrategy, @Nullable Integer saveSteps,
+        @Nullable Integer saveTotalLimit, EarlyStopping earlyStopping, int nanGuardMaxConsecutive, int loggingSteps,
+        Device device) {
 
     /** Learning-rate schedules (transformers' get_scheduler names). */
     public enum Scheduler { LINEAR, COSINE, CONSTANT, CONSTANT_WITH_WARMUP }
