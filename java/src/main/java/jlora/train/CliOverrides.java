@@ -126,7 +126,8 @@ final class CliOverrides {
         }
         if (idx < 0 || idx >= size) {
             throw new UserError(SOURCE + ": --" + key + ": '" + path + "' has " + size + " entries, so index " + idx
-                    + " does not exist" + (size == 0 ? "; set it in the YAML first" : "; use 0 to " + (size - 1)));
+                    + " does not exist" + (size == 0 ? "; give the list first (in YAML, or an earlier --" + path + " a,b)"
+                    : "; use 0 to " + (size - 1)));
         }
         return idx;
     }

@@ -264,6 +264,16 @@ class ConfigLoaderTest {
         assertEquals(List.of(DataFile.of("med.jsonl")), c.stageConfigs().get(0).data().files());
         assertTrue(c.stageConfigs().get(1).data().files().isEmpty());
 
+        // A column mapping for a file given on the command line: the medical-o1 dataset's names.
+        TrainConfig m = TrainConfig.resolve("r1-distill-qwen-32b-reasoning", null, List.of(
+                "--stages.0.data.files", "med.jsonl,more.jsonl",
+                "--stages.0.data.files.1.fields", "question=Question,reasoning=Complex_CoT,answer=Response",
+                "--stages.0.data.files.1.weight", "0.5"));
+        DataFile more = m.stageConfigs().get(0).data().files().get(1);
+        assertEquals(new DataFile("more.jsonl", 0.5, DataFile.Format.AUTO,
+                java.util.Map.of("question", "Question", "reasoning", "Complex_CoT", "answer", "Response")), more);
+        assertEquals(DataFile.of("med.jsonl"), m.stageConfigs().get(0).data().files().get(0));
+
         assertEquals("command line: --stages.5.lora.r: 'stages' has 2 entries, so index 5 does not exist; use 0 to 1",
                 error(() -> TrainConfig.resolve("r1-distill-qwen-32b-reasoning", null, List.of("--stages.5.lora.r", "8"))));
         String bad = error(() -> TrainConfig.resolve("r1-distill-qwen-32b-reasoning", null,
