@@ -45,7 +45,9 @@ final class CliOverrides {
             Type type = target(key);
             if (value == null) {
                 boolean flag = type == boolean.class || type == Boolean.class;
-                boolean next = i + 1 < args.size() && !(flag && args.get(i + 1).startsWith("--"));
+                // The next argument is this key's value unless it is the next option (a value that
+                // really starts with "--" can be given as --key=--value).
+                boolean next = i + 1 < args.size() && !args.get(i + 1).startsWith("--");
                 if (next) value = args.get(++i);
                 else if (flag) value = "true";
                 else throw new UserError(SOURCE + ": --" + key + " needs a value: " + ConfigSchema.describe(type));

@@ -217,6 +217,8 @@ class ConfigLoaderTest {
                 + "paged_adamw_32bit", error(() -> TrainConfig.resolve(null, nulMode, List.of())));
         assertEquals("command line: --lora.r needs a value: a whole number",
                 error(() -> TrainConfig.resolve(null, null, List.of("--lora.r"))));
+        assertEquals("command line: --lora.r needs a value: a whole number",
+                error(() -> TrainConfig.resolve(null, null, List.of("--lora.r", "--lora.alpha", "16"))));
         assertEquals("command line: expected an option like '--lora.r 64', got 'lora.r'",
                 error(() -> TrainConfig.resolve(null, null, List.of("lora.r", "8"))));
     }
