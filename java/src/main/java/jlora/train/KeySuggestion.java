@@ -1,6 +1,5 @@
 package jlora.train;
 
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -86,9 +85,5 @@ final class KeySuggestion {
         if (s != null) return "; did you mean '" + s + "'?";
         return "; valid keys" + (prefix.isEmpty() ? "" : " under '" + prefix + "'") + ": "
                 + String.join(", ", ConfigSchema.keys(where));
-    }
-
-    static List<String> peerNames() {
-        return List.copyOf(PEER_NAMES.keySet());
     }
 }
