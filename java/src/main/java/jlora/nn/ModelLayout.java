@@ -68,17 +68,8 @@ final class ModelLayout {
         return "lm_head";
     }
 
-    /**
-     * The names under which modules_to_save selects exactly the norms: "model.norm" rather than
-     * "norm", because older PEFT matched modules_to_save with a bare endswith, under which "norm"
-     * also catches every input_layernorm.
-     */
+    /** The modules_to_save names that select the norms, see {@link SavedModule#peftName()}. */
     List<String> normNames() {
-        List<String> out = new ArrayList<>();
-        for (SavedModule m : norms) {
-            String name = m.path().equals("model.norm") ? "model.norm" : m.path().substring(m.path().lastIndexOf('.') + 1);
-            if (!out.contains(name)) out.add(name);
-        }
-        return out;
+        return norms.stream().map(SavedModule::peftName).distinct().toList();
     }
 }

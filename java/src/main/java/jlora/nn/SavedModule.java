@@ -14,4 +14,17 @@ public record SavedModule(String path, Shape shape) {
     public String weightName() {
         return path + ".weight";
     }
+
+    /**
+     * The modules_to_save entry that selects this module in PEFT: its last path segment, except
+     * "model.norm" for the final norm, because older PEFT matched modules_to_save with a bare
+     * endswith, under which "norm" would also catch every input_layernorm.
+     */
+    public String peftName() {
+        return peftName(path);
+    }
+
+    public static String peftName(String path) {
+        return path.equals("model.norm") ? path : path.substring(path.lastIndexOf('.') + 1);
+    }
 }
