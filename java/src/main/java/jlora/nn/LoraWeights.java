@@ -53,7 +53,11 @@ public final class LoraWeights {
         return init(config, model, arena, baseWeight, ForkJoinPool.commonPool());
     }
 
-    /** As {@link #init(LoraConfig, ModelConfig, Arena, Function)} on {@code pool}; values do not depend on it. */
+    /**
+     * As {@link #init(LoraConfig, ModelConfig, Arena, Function)}, filling A on {@code pool} when
+     * {@code arena} is shared or automatic (a confined arena is filled on the calling thread); the
+     * values are the same either way.
+     */
     public static LoraWeights init(LoraConfig config, ModelConfig model, Arena arena, Function<String, Tensor> baseWeight,
                                    ForkJoinPool pool) {
         List<LoraTarget> targets = config.resolve(model);
@@ -68,8 +72,13 @@ public final class LoraWeights {
             Tensor b = Tensor.allocate(DType.F32, jlora.tensor.Shape.of(t.outFeatures(), t.rank()), arena); // zeros
             pairs[i] = new LoraPair(t, a, b);
         }
-        Runnable fill = () -> IntStream.range(0, pairs.length).parallel().forEach(i -> fillA(config.seed(), pairs[i]));
-        pool.submit(fill).join();
+        // A confined arena's memory may only be touched by its owner thread: fill there instead.
+        boolean shared = pairs.length > 0 && pairs[0].a().data().isAccessibleBy(Thread.ofVirtual().unstarted(() -> {}));
+        if (shared) {
+            pool.submit(() -> IntStream.range(0, pairs.length).parallel().forEach(i -> fillA(config.seed(), pairs[i]))).join();
+        } else {
+            for (LoraPair p : pairs) fillA(config.seed(), p);
+        }
 
         SequencedMap<String, Tensor> saved = new LinkedHashMap<>();
         for (SavedModule m : savedModules) {
