@@ -188,7 +188,7 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
         if (misShaped > 0) counts.add(misShaped + " with other shapes");
         if (badType > 0) counts.add(badType + " of another dtype");
         if (unexpected > 0) counts.add(unexpected + " unexpected");
-        sb.append(String.join(", ", counts)).append(" tensors: ");
+        sb.append("tensors ").append(String.join(", ", counts)).append(": ");
         for (int i = 0; i < Math.min(MAX_LISTED, problems.size()); i++) sb.append(i > 0 ? "; " : "").append(problems.get(i));
         if (problems.size() > MAX_LISTED) sb.append("; and ").append(problems.size() - MAX_LISTED).append(" more");
         sb.append(". ");
