@@ -2,6 +2,7 @@ package jlora.io;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -99,9 +100,12 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
         ObjectNode root = f.objectNode();
         m.forEach(root::set);
         try {
-            // Python's json.dumps(indent=2) writes `"key": value`; Jackson defaults to `"key" : value`.
+            // Python's json.dumps(indent=2) writes `"key": value` and one list element per line.
+            var indent = new DefaultIndenter("  ", "\n");
             var printer = new DefaultPrettyPrinter().withSeparators(Separators.createDefaultInstance()
                     .withObjectFieldValueSpacing(Separators.Spacing.AFTER));
+            printer.indentObjectsWith(indent);
+            printer.indentArraysWith(indent);
             return JSON.writer(printer).writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
