@@ -193,8 +193,8 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
     /** Re-throws a LoraConfig validation error with the file's name in front. */
     static UserError inFile(UserError e, Path file) {
         String m = e.getMessage();
-        if (m.startsWith("LoRA config: ")) m = m.substring("LoRA config: ".length());
-        return new UserError(file + ": " + m, e);
+        if (!m.startsWith("LoRA config: ")) return e; // already names the file
+        return new UserError(file + ": " + m.substring("LoRA config: ".length()), e);
     }
 
     /** Fields that change what the tensors mean or need modules jlora does not have. */
