@@ -48,7 +48,9 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
     /**
      * Writes {@code weights} to {@code dir} (created if needed) in {@code dtype} (F32 keeps the
      * masters bit for bit; BF16 / F16 round to nearest even): the tensors first, then the config,
-     * each atomically, so a reader never sees a partly written file.
+     * each atomically, so a reader never sees a partly written file. Overwriting an older adapter
+     * of other shapes, a crash between the two renames leaves new tensors beside the old config,
+     * which {@link #load} reports as a shape mismatch; save checkpoints to fresh directories.
      */
     public static void save(Path dir, LoraWeights weights, String baseModelNameOrPath, String revision, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {

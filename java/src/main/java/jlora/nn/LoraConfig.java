@@ -81,6 +81,7 @@ public record LoraConfig(
             throw invalid("layers_to_transform", "cannot be combined with a regex target_modules; put the layer"
                     + " indices into the regex or give target_modules as a list of names");
         }
+        for (String p : layersPattern) checkPattern("layers_pattern", p);
         if (!layersPattern.isEmpty() && layersToTransform.isEmpty()) {
             throw invalid("layers_pattern", "is only used together with layers_to_transform; set that too or drop it");
         }
@@ -141,7 +142,7 @@ public record LoraConfig(
 
     /**
      * The linear layers this config adapts in {@code model}, in layer order and, within a layer,
-     * in {@link ModelLayout#LINEAR_MODULES} order. Throws a {@link UserError} when a name in
+     * in {@link jlora.model.WeightMap#LINEAR_MODULES} order. Throws a {@link UserError} when a name in
      * target_modules matches no linear layer (listing the valid names), when a layer index is out
      * of range, or when nothing at all is selected.
      */
@@ -158,7 +159,9 @@ public record LoraConfig(
         for (ModelLayout.Linear lin : layout.linears()) {
             if (!targetModules.matches(lin.path())) continue;
             if (excludeModules != null && excludeModules.matches(lin.path())) continue;
-            if (!inSelectedLayer(lin.path())) continue;
+            // PEFT applies the layer filter only to suffix matches: a full path given by name always counts.
+            boolean exact = targetModules instanceof TargetModules.Names n && n.names().contains(lin.path());
+            if (!exact && !inSelectedLayer(lin.path())) continue;
             int rank = patternValue(rankPattern, lin.path(), r);
             double alpha = patternValue(alphaPattern, lin.path(), loraAlpha);
             out.add(new LoraTarget(lin.layer(), lin.module(), lin.path(), lin.in(), lin.out(),

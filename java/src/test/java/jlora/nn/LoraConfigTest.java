@@ -79,6 +79,10 @@ class LoraConfigTest {
         UserError none = assertThrows(UserError.class, () -> LoraConfig.builder().layersToTransform(List.of(1))
                 .layersPattern(List.of("h")).build().resolve(QWEN));
         assertTrue(none.getMessage().contains("'target_modules'") && none.getMessage().contains("layers_pattern [h]"), none.getMessage());
+        // as in PEFT, a target named by its full path is adapted whatever layers_to_transform says
+        assertEquals(List.of("model.layers.9.mlp.up_proj", "model.layers.1.mlp.up_proj"), LoraConfig.builder()
+                .targetModules(List.of("model.layers.9.mlp.up_proj", "up_proj")).layersToTransform(List.of(1)).build()
+                .resolve(QWEN).stream().map(LoraTarget::path).sorted(java.util.Comparator.reverseOrder()).toList());
         UserError range = assertThrows(UserError.class,
                 () -> LoraConfig.builder().layersToTransform(List.of(28)).build().resolve(QWEN));
         assertTrue(range.getMessage().contains("'layers_to_transform'") && range.getMessage().contains("28 layers"), range.getMessage());
