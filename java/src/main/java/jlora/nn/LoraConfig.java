@@ -212,7 +212,7 @@ public record LoraConfig(
             unknown.add(name);
         }
         if (!unknown.isEmpty()) {
-            throw invalid("target_modules", "has " + (unknown.size() == 1 ? "a name" : "names") + " that match no linear layer: "
+            throw invalid("target_modules", "has " + (unknown.size() == 1 ? "a name that matches" : "names that match") + " no linear layer: "
                     + String.join(", ", unknown) + "; valid names: " + String.join(", ", ModelLayout.LINEAR_MODULES)
                     + " (or a path suffix such as self_attn.q_proj), or \"all-linear\"");
         }

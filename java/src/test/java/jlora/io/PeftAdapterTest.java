@@ -261,7 +261,7 @@ class PeftAdapterTest {
             writePeftTensors(tmp, "", seed, arena);
             PeftAdapter.load(tmp, TINY, arena); // the good pair loads
 
-            expect(tmp, cfg + ": field 'target_modules' has a name that match", good.replace("\"v_proj\"]", "\"c_attn\"]"), arena);
+            expect(tmp, cfg + ": field 'target_modules' has a name that matches no linear layer: c_attn; valid names: q_proj", good.replace("\"v_proj\"]", "\"c_attn\"]"), arena);
             expect(tmp, cfg + ": field 'peft_type' is \"IA3\"", good.replace("\"LORA\"", "\"IA3\""), arena);
             expect(tmp, cfg + ": field 'use_dora' is true", good.replace("\"use_dora\": false", "\"use_dora\": true"), arena);
             expect(tmp, cfg + ": field 'init_lora_weights' is \"pissa_niter_4\"",
