@@ -1,0 +1,136 @@
+package jlora.backend.cpu;
+
+import static jlora.backend.cpu.Floats.axpy;
+import static jlora.backend.cpu.Floats.dot;
+import static jlora.backend.cpu.Floats.get;
+import static jlora.backend.cpu.Floats.getInt;
+import static jlora.backend.cpu.Floats.set;
+
+import java.lang.foreign.MemorySegment;
+import jlora.tensor.Tensor;
+
+/**
+ * Causal grouped-query attention over packed documents, the exact (not approximate) math of
+ * FlashAttention's varlen interface: for query token i of head h and kv group g = h / (Hq/Hkv),
+ * s_ij = scale · q_i·k_j over j in [start(i), i] (its own document, causal), P = softmax(s),
+ * o_i = Σ_j P_ij v_j, lse_i = log Σ_j exp(s_ij). Backward (FlashAttention-2, Alg. 2):
+ * D_i = dO_i·o_i, P_ij = exp(s_ij − lse_i), dV_j = Σ_i P_ij dO_i, dS_ij = P_ij (dO_i·v_j − D_i),
+ * dQ_i = scale Σ_j dS_ij k_j, dK_j = scale Σ_i dS_ij q_i. The backward runs as two passes, one
+ * over queries (dQ) and one over keys (dK, dV), so no two tasks write the same row.
+ */
+final class CpuAttention {
+    private CpuAttention() {}
+
+    /** Geometry of one call: sizes plus the first and last token of every token's document. */
+    private record Layout(int T, int Hq, int Hkv, int Dh, int group, float scale, int[] start, int[] end) {
+        long q(int t, int h) {
+            return ((long) t * Hq + h) * Dh;
+        }
+
+        long kv(int t, int g) {
+            return ((long) t * Hkv + g) * Dh;
+        }
+    }
+
+    private static Layout layout(Tensor q, Tensor k, Tensor v, Tensor segmentIds) {
+        for (Tensor t : new Tensor[] {q, k, v}) {
+            Floats.requireF32("q/k/v", t);
+            if (t.shape().rank() != 3) throw new IllegalArgumentException("q, k, v must be [T, heads, headDim], got " + t);
+        }
+        Floats.requireShape("v", v, k.shape().dims());
+        int T = (int) q.shape().dim(0), Hq = (int) q.shape().dim(1), Dh = (int) q.shape().dim(2);
+        int Hkv = (int) k.shape().dim(1);
+        if (k.shape().dim(0) != T || k.shape().dim(2) != Dh || Hkv == 0 || Hq % Hkv != 0) {
+            throw new IllegalArgumentException("k " + k.shape() + " does not fit q " + q.shape() + " (query heads must be a multiple of kv heads)");
+        }
+        Floats.requireI32("segmentIds", segmentIds);
+        Floats.requireShape("segmentIds", segmentIds, T);
+        int[] start = new int[T], end = new int[T];
+        MemorySegment ss = segmentIds.data();
+        for (int t = 0; t < T; t++) start[t] = t > 0 && getInt(ss, t) == getInt(ss, t - 1) ? start[t - 1] : t;
+        for (int t = T - 1; t >= 0; t--) end[t] = t < T - 1 && getInt(ss, t) == getInt(ss, t + 1) ? end[t + 1] : t;
+        return new Layout(T, Hq, Hkv, Dh, Hq / Hkv, (float) (1.0 / Math.sqrt(Dh)), start, end);
+    }
+
+    static void forward(Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse) {
+        Layout a = layout(q, k, v, segmentIds);
+        Floats.requireF32("out", out);
+        Floats.requireShape("out", out, q.shape().dims());
+        Floats.requireF32("lse", lse);
+        Floats.requireShape("lse", lse, a.T, a.Hq);
+        MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), os = out.data(), ls = lse.data();
+        Parallel.forRanges(a.T, 4, (t0, t1) -> {
+            float[] s = new float[a.T];
+            for (int i = t0; i < t1; i++) {
+                for (int h = 0; h < a.Hq; h++) {
+                    int g = h / a.group;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = a.start[i]; j <= i; j++) {
+                        float sj = a.scale * dot(qs, a.q(i, h), ks, a.kv(j, g), a.Dh);
+                        s[j - a.start[i]] = sj;
+                        max = Math.max(max, sj);
+                    }
+                    float sum = 0f;
+                    for (int j = a.start[i]; j <= i; j++) sum += s[j - a.start[i]] = (float) Math.exp(s[j - a.start[i]] - max);
+                    long o = a.q(i, h);
+                    os.asSlice(o * 4, (long) a.Dh * 4).fill((byte) 0);
+                    float inv = 1f / sum;
+                    for (int j = a.start[i]; j <= i; j++) axpy(s[j - a.start[i]] * inv, vs, a.kv(j, g), os, o, a.Dh);
+                    set(ls, (long) i * a.Hq + h, max + (float) Math.log(sum));
+                }
+            }
+        });
+    }
+
+    static void backward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse,
+                         Tensor dq, Tensor dk, Tensor dv) {
+        Layout a = layout(q, k, v, segmentIds);
+        for (Tensor t : new Tensor[] {dOut, out, lse, dq, dk, dv}) Floats.requireF32("attention tensors", t);
+        Floats.requireShape("dOut", dOut, q.shape().dims());
+        Floats.requireShape("out", out, q.shape().dims());
+        Floats.requireShape("dq", dq, q.shape().dims());
+        Floats.requireShape("dk", dk, k.shape().dims());
+        Floats.requireShape("dv", dv, k.shape().dims());
+        Floats.requireShape("lse", lse, a.T, a.Hq);
+        MemorySegment qs = q.data(), ks = k.data(), vs = v.data(), gs = dOut.data(), ls = lse.data();
+        MemorySegment os = out.data(), dqs = dq.data(), dks = dk.data(), dvs = dv.data();
+        float[] rowD = new float[a.T * a.Hq];
+        // Pass 1, per query row: D_i and dQ_i.
+        Parallel.forRanges(a.T, 4, (t0, t1) -> {
+            for (int i = t0; i < t1; i++) {
+                for (int h = 0; h < a.Hq; h++) {
+                    int g = h / a.group;
+                    long o = a.q(i, h);
+                    float di = dot(gs, o, os, o, a.Dh);
+                    rowD[i * a.Hq + h] = di;
+                    float lsei = get(ls, (long) i * a.Hq + h);
+                    dqs.asSlice(o * 4, (long) a.Dh * 4).fill((byte) 0);
+                    for (int j = a.start[i]; j <= i; j++) {
+                        float p = (float) Math.exp(a.scale * dot(qs, o, ks, a.kv(j, g), a.Dh) - lsei);
+                        float ds = p * (dot(gs, o, vs, a.kv(j, g), a.Dh) - di);
+                        axpy(a.scale * ds, ks, a.kv(j, g), dqs, o, a.Dh);
+                    }
+                }
+            }
+        });
+        // Pass 2, per key row and kv head: dK_j, dV_j summed over the group's query heads.
+        Parallel.forRanges(a.T, 4, (t0, t1) -> {
+            for (int j = t0; j < t1; j++) {
+                for (int g = 0; g < a.Hkv; g++) {
+                    long kj = a.kv(j, g);
+                    dks.asSlice(kj * 4, (long) a.Dh * 4).fill((byte) 0);
+                    dvs.asSlice(kj * 4, (long) a.Dh * 4).fill((byte) 0);
+                    for (int h = g * a.group; h < (g + 1) * a.group; h++) {
+                        for (int i = j; i <= a.end[j]; i++) {
+                            long o = a.q(i, h);
+                            float p = (float) Math.exp(a.scale * dot(qs, o, ks, kj, a.Dh) - get(ls, (long) i * a.Hq + h));
+                            axpy(p, gs, o, dvs, kj, a.Dh);
+                            float ds = p * (dot(gs, o, vs, kj, a.Dh) - rowD[i * a.Hq + h]);
+                            axpy(a.scale * ds, qs, o, dks, kj, a.Dh);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
