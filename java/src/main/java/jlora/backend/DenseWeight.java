@@ -2,12 +2,20 @@ package jlora.backend;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import jlora.tensor.DType;
 import jlora.tensor.Tensor;
 
 /** A linear weight stored as a plain f32 or bf16 tensor {@code [out, in]}. */
 public record DenseWeight(Tensor tensor) implements LinearWeight {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Integer> WIDE = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> HALF =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(WIDE.vectorBitSize() / 2));
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public DenseWeight {
@@ -40,7 +48,13 @@ public record DenseWeight(Tensor tensor) implements LinearWeight {
             java.lang.foreign.MemorySegment.copy(seg, F32, base * 4, dst, 0, n);
         } else {
             // bf16 is the top half of an f32: widening is a 16-bit shift, exact.
-            for (int i = 0; i < n; i++) dst[i] = Float.intBitsToFloat((seg.getAtIndex(I16, base + i) & 0xFFFF) << 16);
+            int i = 0;
+            for (; i <= n - WIDE.length(); i += WIDE.length()) {
+                ShortVector h = ShortVector.fromMemorySegment(HALF, seg, (base + i) * 2, ByteOrder.LITTLE_ENDIAN);
+                ((IntVector) h.convertShape(VectorOperators.S2I, WIDE, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats().intoArray(dst, i);
+            }
+            for (; i < n; i++) dst[i] = Float.intBitsToFloat((seg.getAtIndex(I16, base + i) & 0xFFFF) << 16);
         }
     }
 }

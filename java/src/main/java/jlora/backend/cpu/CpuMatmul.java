@@ -30,7 +30,7 @@ final class CpuMatmul {
     /** Rows of W per tile: 32 rows × K floats stay in L2 for K up to ~8k. */
     static final int NB = 32;
     /** Rows of x per task in {@link #nt}. */
-    static final int MB = 64;
+    static final int MB = 256;
 
     /**
      * y[m, n] = (accumulate ? y[m, n] : 0) + alpha · Σ_k x[m, k] · W[row0 + n, k], for m < M,
@@ -102,8 +102,16 @@ final class CpuMatmul {
             a = load(x, x3 + k);
             c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32); c33 = a.fma(b3, c33);
         }
-        FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
-        for (int i = 0; i < 16; i++) c[i] = acc[i].reduceLanes(VectorOperators.ADD);
+        // Sixteen named reductions, not a loop over a FloatVector[]: an array of vectors defeats
+        // C2's box elimination and makes this kernel ten times slower.
+        c[0] = c00.reduceLanes(VectorOperators.ADD); c[1] = c01.reduceLanes(VectorOperators.ADD);
+        c[2] = c02.reduceLanes(VectorOperators.ADD); c[3] = c03.reduceLanes(VectorOperators.ADD);
+        c[4] = c10.reduceLanes(VectorOperators.ADD); c[5] = c11.reduceLanes(VectorOperators.ADD);
+        c[6] = c12.reduceLanes(VectorOperators.ADD); c[7] = c13.reduceLanes(VectorOperators.ADD);
+        c[8] = c20.reduceLanes(VectorOperators.ADD); c[9] = c21.reduceLanes(VectorOperators.ADD);
+        c[10] = c22.reduceLanes(VectorOperators.ADD); c[11] = c23.reduceLanes(VectorOperators.ADD);
+        c[12] = c30.reduceLanes(VectorOperators.ADD); c[13] = c31.reduceLanes(VectorOperators.ADD);
+        c[14] = c32.reduceLanes(VectorOperators.ADD); c[15] = c33.reduceLanes(VectorOperators.ADD);
         for (; k < K; k++) {
             for (int i = 0; i < 4; i++) {
                 float xv = get(x, xo + (long) i * K + k);
@@ -198,11 +206,13 @@ final class CpuMatmul {
                         c2 = bv.fma(FloatVector.broadcast(S, get(a, ao + 2)), c2);
                         c3 = bv.fma(FloatVector.broadcast(S, get(a, ao + 3)), c3);
                     }
-                    FloatVector[] cs = {c0, c1, c2, c3};
-                    for (int j = 0; j < 4; j++) {
-                        long co = (long) (n + j) * K + k;
-                        store(cs[j].fma(FloatVector.broadcast(S, alpha), load(c, co)), c, co);
-                    }
+                    // No FloatVector[] here: an array of vectors defeats C2's box elimination (10× slower).
+                    FloatVector va = FloatVector.broadcast(S, alpha);
+                    long co = (long) n * K + k;
+                    store(c0.fma(va, load(c, co)), c, co);
+                    store(c1.fma(va, load(c, co + K)), c, co + K);
+                    store(c2.fma(va, load(c, co + 2L * K)), c, co + 2L * K);
+                    store(c3.fma(va, load(c, co + 3L * K)), c, co + 3L * K);
                 }
                 for (; k < K; k++) {
                     for (int j = 0; j < 4; j++) tnScalar(a, lda, M, n + j, b, K, k, c, alpha);
