@@ -30,6 +30,19 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * The same bytes under another shape (e.g. q [T, H·Dh] → [T, H, Dh]). The tape tracks tensors
+     * by identity, so a reshape must go through here for gradients to flow through it.
+     */
+    public static Tensor view(Tape tape, Tensor x, long... dims) {
+        Tensor out = x.reshape(jlora.tensor.Shape.of(dims));
+        tape.record("view", List.of(x), List.of(out), g -> {
+            Tensor d = g.of(out), dx = g.sink(x);
+            if (d != null && dx != null) java.lang.foreign.MemorySegment.copy(d.data(), 0, dx.data(), 0, d.byteSize());
+        });
+        return out;
+    }
+
     public static Tensor embedding(Tape tape, Tensor table, Tensor ids) {
         Tensor out = tape.allocate(ids.numel(), table.shape().dim(1));
         tape.backend.embedding(table, ids, out);

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * A chain recorded on the tape, LoRA linear → RMSNorm (trainable weight) → fused cross-entropy,
  * against float64 central differences of the same chain written plainly here: the LoRA A, B and
  * norm-weight gradients within 1e-4 of the largest FD gradient. The same chain under a checkpoint
- * scope must give the same gradients (recomputation is deterministic: within 1e-6), and the
+ * scope must give the same gradients (recomputation is deterministic: within 1e-6); a variant
+ * feeds one tensor to two ops (a residual add) and passes through views; and the
  * frozen input gets no gradient.
  */
 class TapeTest {
@@ -126,7 +127,8 @@ class TapeTest {
             tape.trainable(nwt, dNw);
             Tape.Block block = (tp, in) -> {
                 Tensor h = Ops.loraLinear(tp, in.get(0), weight, null, at, bt, SCALE, Dropout.NONE);
-                Tensor n = Ops.rmsNorm(tp, h, nwt, EPS);
+                // Through a [T, 1, D] view and back, as q/k norms see heads: views must pass gradients.
+                Tensor n = residual ? Ops.view(tp, Ops.rmsNorm(tp, Ops.view(tp, h, T, 1, D), nwt, EPS), T, D) : Ops.rmsNorm(tp, h, nwt, EPS);
                 return residual ? Ops.add(tp, h, n) : n;
             };
             Tensor y = checkpoint ? tape.checkpoint("layer", List.of(xt), block) : block.forward(tape, List.of(xt));
