@@ -147,11 +147,20 @@ final class CpuMatmul {
         int minRows = Math.max(8, M / (4 * Runtime.getRuntime().availableProcessors()));
         Parallel.forRanges(M, minRows, (m0, m1) -> {
             if (!accumulate) dx.asSlice((long) m0 * K * 4, (long) (m1 - m0) * K * 4).fill((byte) 0);
-            float[] tile = new float[Math.min(NB, N) * K];
+            float[] tile = new float[Math.min(NB, N) * K], rows = new float[4 * K], coef = new float[4 * NB];
             for (int n0 = 0; n0 < N; n0 += NB) {
                 int nRows = Math.min(NB, N - n0);
                 w.rowsToFloat(row0 + n0, nRows, tile);
                 int m = m0;
+                for (; m + 4 <= m1 && K >= 2 * L; m += 4) {
+                    // Four dx rows and their dy coefficients through the heap (as nt's x strip).
+                    MemorySegment.copy(dx, Floats.F32, (long) m * K * 4, rows, 0, 4 * K);
+                    for (int i = 0; i < 4; i++) {
+                        for (int n = 0; n < nRows; n++) coef[i * nRows + n] = alpha * get(dy, (long) (m + i) * ldDy + n0 + n);
+                    }
+                    nnBlock4(coef, tile, nRows, K, rows);
+                    MemorySegment.copy(rows, 0, dx, Floats.F32, (long) m * K * 4, 4 * K);
+                }
                 for (; m + 2 <= m1 && nRows % 4 == 0; m += 2) nnRows2(dy, ldDy, m, n0, tile, nRows, K, dx, alpha);
                 for (; m < m1; m++) nnRow(dy, (long) m * ldDy + n0, tile, nRows, K, dx, (long) m * K, alpha);
             }
@@ -185,6 +194,42 @@ final class CpuMatmul {
                     for (int j = 0; j < 4; j++) s += alpha * get(dy, yo + j) * tile[(n + j) * K + k];
                     set(dx, o, s);
                 }
+            }
+        }
+    }
+
+    /**
+     * d[i, :] += Σ_n coef[i, n] · tile[n, :] for four rows i, two vectors of k at a time: eight
+     * accumulators stay in registers across the whole tile, each W vector feeds four rows.
+     */
+    private static void nnBlock4(float[] coef, float[] tile, int nRows, int K, float[] d) {
+        int k = 0;
+        for (; k <= K - 2 * L; k += 2 * L) {
+            FloatVector p0 = FloatVector.fromArray(S, d, k), q0 = FloatVector.fromArray(S, d, k + L);
+            FloatVector p1 = FloatVector.fromArray(S, d, K + k), q1 = FloatVector.fromArray(S, d, K + k + L);
+            FloatVector p2 = FloatVector.fromArray(S, d, 2 * K + k), q2 = FloatVector.fromArray(S, d, 2 * K + k + L);
+            FloatVector p3 = FloatVector.fromArray(S, d, 3 * K + k), q3 = FloatVector.fromArray(S, d, 3 * K + k + L);
+            for (int n = 0; n < nRows; n++) {
+                FloatVector b = FloatVector.fromArray(S, tile, n * K + k), c = FloatVector.fromArray(S, tile, n * K + k + L);
+                FloatVector a = FloatVector.broadcast(S, coef[n]);
+                p0 = b.fma(a, p0); q0 = c.fma(a, q0);
+                a = FloatVector.broadcast(S, coef[nRows + n]);
+                p1 = b.fma(a, p1); q1 = c.fma(a, q1);
+                a = FloatVector.broadcast(S, coef[2 * nRows + n]);
+                p2 = b.fma(a, p2); q2 = c.fma(a, q2);
+                a = FloatVector.broadcast(S, coef[3 * nRows + n]);
+                p3 = b.fma(a, p3); q3 = c.fma(a, q3);
+            }
+            p0.intoArray(d, k); q0.intoArray(d, k + L);
+            p1.intoArray(d, K + k); q1.intoArray(d, K + k + L);
+            p2.intoArray(d, 2 * K + k); q2.intoArray(d, 2 * K + k + L);
+            p3.intoArray(d, 3 * K + k); q3.intoArray(d, 3 * K + k + L);
+        }
+        for (; k < K; k++) {
+            for (int i = 0; i < 4; i++) {
+                float s = d[i * K + k];
+                for (int n = 0; n < nRows; n++) s += coef[i * nRows + n] * tile[n * K + k];
+                d[i * K + k] = s;
             }
         }
     }
