@@ -4,7 +4,9 @@ package jlora.backend;
  * Inverted dropout on the LoRA input path (PEFT's {@code lora_dropout}): element {@code i} is
  * kept with probability {@code 1 - p} and then scaled by {@code 1 / (1 - p)}. The mask is a pure
  * function of {@code (seed, i)} (a counter-based hash, not a stream), so the backward regenerates
- * exactly the forward's mask without storing it, whatever the thread split.
+ * exactly the forward's mask without storing it, whatever the thread split. Element indices
+ * restart at 0 in every call, so the caller derives a distinct seed per layer, module and
+ * step (e.g. from the run seed, the step and the module's index).
  */
 public record Dropout(float p, long seed) {
     public static final Dropout NONE = new Dropout(0f, 0L);

@@ -16,7 +16,8 @@ import jlora.tensor.Tensor;
  * {@code vocabChunk} columns at a time into one {@code [Tc, chunk]} scratch, and each token
  * keeps a running max m and rescaled sum s (online logsumexp: s ← s·e^{m−m'} + Σ e^{l−m'}).
  * Only rows whose target is counted are computed at all: they are gathered first (prompt
- * tokens masked with −100 cost nothing). Backward recomputes each chunk's logits and turns
+ * tokens masked with −100 cost nothing), in row blocks that keep the scratch under
+ * {@link #SCRATCH_FLOATS}. Backward recomputes each chunk's logits and turns
  * them into G = (softmax − onehot) · lossScale, then dh += G·W_c and dW_c += Gᵀ·h.
  */
 final class CpuCrossEntropy {
@@ -51,7 +52,14 @@ final class CpuCrossEntropy {
         return new Counted(rows, ys, dense);
     }
 
+    /** Logit scratch budget: 16 Mi floats (64 MiB); rows are taken in blocks that fit it. */
+    static final long SCRATCH_FLOATS = 1L << 24;
+
     static LossSum forward(Tensor hidden, LinearWeight lmHead, Tensor targets, int vocabChunk, Tensor lse) {
+        return forward(hidden, lmHead, targets, vocabChunk, lse, SCRATCH_FLOATS);
+    }
+
+    static LossSum forward(Tensor hidden, LinearWeight lmHead, Tensor targets, int vocabChunk, Tensor lse, long scratchFloats) {
         if (vocabChunk <= 0) throw new IllegalArgumentException("vocabChunk must be positive, got " + vocabChunk);
         Floats.requireF32("lse", lse);
         Floats.requireShape("lse", lse, Floats.rows(hidden));
@@ -63,23 +71,29 @@ final class CpuCrossEntropy {
             if (n == 0) return new LossSum(0.0, 0);
             float[] max = new float[n], sum = new float[n], target = new float[n];
             java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
-            MemorySegment logits = arena.allocate((long) n * chunk * 4, 64);
-            for (int v0 = 0; v0 < V; v0 += chunk) {
-                int cols = Math.min(chunk, V - v0), c0 = v0;
-                CpuMatmul.nt(c.hidden, n, D, lmHead, v0, cols, logits, chunk, 1f, false);
-                Parallel.forRanges(n, 16, (r0, r1) -> {
-                    for (int r = r0; r < r1; r++) {
-                        long o = (long) r * chunk;
-                        float m = max[r];
-                        for (int j = 0; j < cols; j++) m = Math.max(m, get(logits, o + j));
-                        float s = sum[r] * (float) Math.exp(max[r] - m);
-                        for (int j = 0; j < cols; j++) s += (float) Math.exp(get(logits, o + j) - m);
-                        max[r] = m;
-                        sum[r] = s;
-                        int y = c.targets[r] - c0;
-                        if (y >= 0 && y < cols) target[r] = get(logits, o + y);
-                    }
-                });
+            int rowBlock = rowBlock(n, chunk, scratchFloats);
+            MemorySegment logits = arena.allocate((long) rowBlock * chunk * 4, 64);
+            for (int b0 = 0; b0 < n; b0 += rowBlock) {
+                int rows = Math.min(rowBlock, n - b0), base = b0;
+                MemorySegment h = c.hidden.asSlice((long) b0 * D * 4, (long) rows * D * 4);
+                for (int v0 = 0; v0 < V; v0 += chunk) {
+                    int cols = Math.min(chunk, V - v0), c0 = v0;
+                    CpuMatmul.nt(h, rows, D, lmHead, v0, cols, logits, chunk, 1f, false);
+                    Parallel.forRanges(rows, 16, (r0, r1) -> {
+                        for (int r = r0; r < r1; r++) {
+                            long o = (long) r * chunk;
+                            int i = base + r;
+                            float m = max[i];
+                            for (int j = 0; j < cols; j++) m = Math.max(m, get(logits, o + j));
+                            float s = sum[i] * (float) Math.exp(max[i] - m);
+                            for (int j = 0; j < cols; j++) s += (float) Math.exp(get(logits, o + j) - m);
+                            max[i] = m;
+                            sum[i] = s;
+                            int y = c.targets[i] - c0;
+                            if (y >= 0 && y < cols) target[i] = get(logits, o + y);
+                        }
+                    });
+                }
             }
             double loss = 0.0;
             for (int r = 0; r < n; r++) {
@@ -91,8 +105,17 @@ final class CpuCrossEntropy {
         }
     }
 
+    private static int rowBlock(int n, int chunk, long scratchFloats) {
+        return (int) Math.max(1, Math.min(n, scratchFloats / chunk));
+    }
+
     static void backward(Tensor hidden, LinearWeight lmHead, Tensor targets, Tensor lse, float lossScale,
                          int vocabChunk, Tensor dHidden, Tensor dLmHead) {
+        backward(hidden, lmHead, targets, lse, lossScale, vocabChunk, dHidden, dLmHead, SCRATCH_FLOATS);
+    }
+
+    static void backward(Tensor hidden, LinearWeight lmHead, Tensor targets, Tensor lse, float lossScale,
+                         int vocabChunk, Tensor dHidden, Tensor dLmHead, long scratchFloats) {
         if (vocabChunk <= 0) throw new IllegalArgumentException("vocabChunk must be positive, got " + vocabChunk);
         Floats.requireF32("dHidden", dHidden);
         Floats.requireShape("dHidden", dHidden, hidden.shape().dims());
@@ -108,23 +131,30 @@ final class CpuCrossEntropy {
             if (n == 0) return;
             float[] l = new float[n];
             for (int r = 0; r < n; r++) l[r] = get(lse.data(), c.rows[r]);
-            MemorySegment g = arena.allocate((long) n * chunk * 4, 64);
+            int rowBlock = rowBlock(n, chunk, scratchFloats);
+            MemorySegment g = arena.allocate((long) rowBlock * chunk * 4, 64);
             MemorySegment dh = arena.allocate((long) n * D * 4, 64);
-            for (int v0 = 0; v0 < V; v0 += chunk) {
-                int cols = Math.min(chunk, V - v0), c0 = v0;
-                CpuMatmul.nt(c.hidden, n, D, lmHead, v0, cols, g, chunk, 1f, false);
-                Parallel.forRanges(n, 16, (r0, r1) -> {
-                    for (int r = r0; r < r1; r++) {
-                        long o = (long) r * chunk;
-                        for (int j = 0; j < cols; j++) set(g, o + j, (float) Math.exp(get(g, o + j) - l[r]) * lossScale);
-                        int y = c.targets[r] - c0;
-                        if (y >= 0 && y < cols) set(g, o + y, get(g, o + y) - lossScale);
+            for (int b0 = 0; b0 < n; b0 += rowBlock) {
+                int rows = Math.min(rowBlock, n - b0), base = b0;
+                MemorySegment h = c.hidden.asSlice((long) b0 * D * 4, (long) rows * D * 4);
+                MemorySegment dhBlock = dh.asSlice((long) b0 * D * 4, (long) rows * D * 4);
+                for (int v0 = 0; v0 < V; v0 += chunk) {
+                    int cols = Math.min(chunk, V - v0), c0 = v0;
+                    CpuMatmul.nt(h, rows, D, lmHead, v0, cols, g, chunk, 1f, false);
+                    Parallel.forRanges(rows, 16, (r0, r1) -> {
+                        for (int r = r0; r < r1; r++) {
+                            long o = (long) r * chunk;
+                            int i = base + r;
+                            for (int j = 0; j < cols; j++) set(g, o + j, (float) Math.exp(get(g, o + j) - l[i]) * lossScale);
+                            int y = c.targets[i] - c0;
+                            if (y >= 0 && y < cols) set(g, o + y, get(g, o + y) - lossScale);
+                        }
+                    });
+                    CpuMatmul.nn(g, chunk, rows, lmHead, v0, cols, dhBlock, 1f, v0 > 0);
+                    if (dLmHead != null) {
+                        MemorySegment headRows = dLmHead.data().asSlice((long) v0 * D * 4, (long) cols * D * 4);
+                        CpuMatmul.tn(g, chunk, rows, cols, h, D, headRows, 1f);
                     }
-                });
-                CpuMatmul.nn(g, chunk, n, lmHead, v0, cols, dh, 1f, v0 > 0);
-                if (dLmHead != null) {
-                    MemorySegment rows = dLmHead.data().asSlice((long) v0 * D * 4, (long) cols * D * 4);
-                    CpuMatmul.tn(g, chunk, n, cols, c.hidden, D, rows, 1f);
                 }
             }
             for (int r = 0; r < n; r++) MemorySegment.copy(dh, (long) r * D * 4, dHidden.data(), (long) c.rows[r] * D * 4, (long) D * 4);

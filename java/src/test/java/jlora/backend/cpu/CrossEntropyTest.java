@@ -69,6 +69,27 @@ class CrossEntropyTest {
     }
 
     @Test
+    void rowBlocksUnderATinyScratchBudgetGiveTheSameResult() {
+        Oracle o = new Oracle();
+        double[] h = o.uniform(T * D, 1), w = o.uniform(V * D, 1);
+        var head = new DenseWeight(o.f32(w, V, D));
+        Tensor ht = o.f32(h, T, D), targets = o.i32(TARGETS);
+        Tensor lse = o.poisoned(T), lseBlocked = o.poisoned(T);
+        LossSum whole = CpuCrossEntropy.forward(ht, head, targets, 16, lse);
+        // 2 rows x 16 columns of scratch: three row blocks for the five counted rows
+        LossSum blocked = CpuCrossEntropy.forward(ht, head, targets, 16, lseBlocked, 32);
+        assertEquals(whole.count(), blocked.count(), "count with row blocks (seed " + o.seed + ")");
+        assertTrue(Math.abs(whole.sum() - blocked.sum()) <= 1e-6 * Math.abs(whole.sum()),
+                "loss " + blocked.sum() + " with row blocks vs " + whole.sum() + " (seed " + o.seed + ")");
+        Tensor dh = o.poisoned(T, D), dhBlocked = o.poisoned(T, D);
+        Tensor dw = o.f32(new double[V * D], V, D), dwBlocked = o.f32(new double[V * D], V, D);
+        CpuCrossEntropy.backward(ht, head, targets, lse, LOSS_SCALE, 16, dh, dw);
+        CpuCrossEntropy.backward(ht, head, targets, lse, LOSS_SCALE, 16, dhBlocked, dwBlocked, 32);
+        o.assertClose("dHidden with row blocks", Oracle.values(dh), dhBlocked, 1e-6);
+        o.assertClose("dLmHead with row blocks", Oracle.values(dw), dwBlocked, 1e-6);
+    }
+
+    @Test
     void bf16HeadAndFrozenHeadGradient() {
         Oracle o = new Oracle();
         double[] h = o.uniform(T * D, 1), w = o.uniform(V * D, 1);
