@@ -67,6 +67,21 @@ public interface Backend {
      */
     void attention(Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse);
 
+    /**
+     * Segment ids for packed rows whose position ids restart at 0 at every document (as HF's
+     * {@code DataCollatorWithFlattening} packs them, and as flash-attention derives cu_seqlens
+     * from them): a new document starts at every position 0.
+     */
+    static int[] segmentIdsFromPositions(int[] positionIds) {
+        int[] seg = new int[positionIds.length];
+        int id = 0;
+        for (int t = 0; t < seg.length; t++) {
+            if (t > 0 && positionIds[t] == 0) id++;
+            seg[t] = id;
+        }
+        return seg;
+    }
+
     /** dq, dk, dv overwritten. */
     void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor segmentIds,
                            Tensor out, Tensor lse, Tensor dq, Tensor dk, Tensor dv);

@@ -58,14 +58,6 @@ final class Floats {
         return sum;
     }
 
-    /** y[yi..yi+n) += alpha · x[xi..xi+n). */
-    static void axpy(float alpha, MemorySegment x, long xi, MemorySegment y, long yi, int n) {
-        int i = 0;
-        FloatVector va = FloatVector.broadcast(S, alpha);
-        for (; i <= n - L; i += L) store(load(x, xi + i).fma(va, load(y, yi + i)), y, yi + i);
-        for (; i < n; i++) set(y, yi + i, get(y, yi + i) + alpha * get(x, xi + i));
-    }
-
     static void requireF32(String name, Tensor t) {
         if (t.dtype() != DType.F32) throw new IllegalArgumentException(name + " must be F32, got " + t);
     }

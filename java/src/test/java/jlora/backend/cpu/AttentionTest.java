@@ -81,7 +81,10 @@ class AttentionTest {
     @Test
     void packedEqualsEachDocumentAlone() {
         int hkv = 2;
-        int[] seg = segments();
+        // Segments as a packer derives them: position ids restart at 0 in every document.
+        int[] positions = new int[T];
+        for (int d = 0, t = 0; d < DOC_LENGTHS.length; d++) for (int i = 0; i < DOC_LENGTHS[d]; i++) positions[t++] = i;
+        int[] seg = jlora.backend.Backend.segmentIdsFromPositions(positions);
         Oracle o = new Oracle();
         double[] q = o.uniform(T * HQ * DH, 2), k = o.uniform(T * hkv * DH, 2), v = o.uniform(T * hkv * DH, 1);
         var cpu = new CpuBackend();
