@@ -152,7 +152,7 @@ final class CpuMatmul {
                 int nRows = Math.min(NB, N - n0);
                 w.rowsToFloat(row0 + n0, nRows, tile);
                 int m = m0;
-                for (; m + 4 <= m1 && K >= 2 * L; m += 4) {
+                for (; m + 4 <= m1 && K >= L; m += 4) {
                     // Four dx rows and their dy coefficients through the heap (as nt's x strip).
                     MemorySegment.copy(dx, Floats.F32, (long) m * K * 4, rows, 0, 4 * K);
                     for (int i = 0; i < 4; i++) {
@@ -199,31 +199,51 @@ final class CpuMatmul {
     }
 
     /**
-     * d[i, :] += Σ_n coef[i, n] · tile[n, :] for four rows i, two vectors of k at a time: eight
+     * d[i, :] += Σ_n coef[i, n] · tile[n, :] for four rows i, four vectors of k at a time: sixteen
      * accumulators stay in registers across the whole tile, each W vector feeds four rows.
      */
     private static void nnBlock4(float[] coef, float[] tile, int nRows, int K, float[] d) {
         int k = 0;
-        for (; k <= K - 2 * L; k += 2 * L) {
-            FloatVector p0 = FloatVector.fromArray(S, d, k), q0 = FloatVector.fromArray(S, d, k + L);
-            FloatVector p1 = FloatVector.fromArray(S, d, K + k), q1 = FloatVector.fromArray(S, d, K + k + L);
-            FloatVector p2 = FloatVector.fromArray(S, d, 2 * K + k), q2 = FloatVector.fromArray(S, d, 2 * K + k + L);
-            FloatVector p3 = FloatVector.fromArray(S, d, 3 * K + k), q3 = FloatVector.fromArray(S, d, 3 * K + k + L);
+        int K1 = K, K2 = 2 * K, K3 = 3 * K, n1 = nRows, n2 = 2 * nRows, n3 = 3 * nRows;
+        for (; k <= K - 4 * L; k += 4 * L) {
+            int e = k + L, f = k + 2 * L, h = k + 3 * L;
+            FloatVector p0 = FloatVector.fromArray(S, d, k), q0 = FloatVector.fromArray(S, d, e);
+            FloatVector r0 = FloatVector.fromArray(S, d, f), s0 = FloatVector.fromArray(S, d, h);
+            FloatVector p1 = FloatVector.fromArray(S, d, K1 + k), q1 = FloatVector.fromArray(S, d, K1 + e);
+            FloatVector r1 = FloatVector.fromArray(S, d, K1 + f), s1 = FloatVector.fromArray(S, d, K1 + h);
+            FloatVector p2 = FloatVector.fromArray(S, d, K2 + k), q2 = FloatVector.fromArray(S, d, K2 + e);
+            FloatVector r2 = FloatVector.fromArray(S, d, K2 + f), s2 = FloatVector.fromArray(S, d, K2 + h);
+            FloatVector p3 = FloatVector.fromArray(S, d, K3 + k), q3 = FloatVector.fromArray(S, d, K3 + e);
+            FloatVector r3 = FloatVector.fromArray(S, d, K3 + f), s3 = FloatVector.fromArray(S, d, K3 + h);
             for (int n = 0; n < nRows; n++) {
-                FloatVector b = FloatVector.fromArray(S, tile, n * K + k), c = FloatVector.fromArray(S, tile, n * K + k + L);
+                int w = n * K;
+                FloatVector b0 = FloatVector.fromArray(S, tile, w + k), b1 = FloatVector.fromArray(S, tile, w + e);
+                FloatVector b2 = FloatVector.fromArray(S, tile, w + f), b3 = FloatVector.fromArray(S, tile, w + h);
                 FloatVector a = FloatVector.broadcast(S, coef[n]);
-                p0 = b.fma(a, p0); q0 = c.fma(a, q0);
-                a = FloatVector.broadcast(S, coef[nRows + n]);
-                p1 = b.fma(a, p1); q1 = c.fma(a, q1);
-                a = FloatVector.broadcast(S, coef[2 * nRows + n]);
-                p2 = b.fma(a, p2); q2 = c.fma(a, q2);
-                a = FloatVector.broadcast(S, coef[3 * nRows + n]);
-                p3 = b.fma(a, p3); q3 = c.fma(a, q3);
+                p0 = b0.fma(a, p0); q0 = b1.fma(a, q0); r0 = b2.fma(a, r0); s0 = b3.fma(a, s0);
+                a = FloatVector.broadcast(S, coef[n1 + n]);
+                p1 = b0.fma(a, p1); q1 = b1.fma(a, q1); r1 = b2.fma(a, r1); s1 = b3.fma(a, s1);
+                a = FloatVector.broadcast(S, coef[n2 + n]);
+                p2 = b0.fma(a, p2); q2 = b1.fma(a, q2); r2 = b2.fma(a, r2); s2 = b3.fma(a, s2);
+                a = FloatVector.broadcast(S, coef[n3 + n]);
+                p3 = b0.fma(a, p3); q3 = b1.fma(a, q3); r3 = b2.fma(a, r3); s3 = b3.fma(a, s3);
             }
-            p0.intoArray(d, k); q0.intoArray(d, k + L);
-            p1.intoArray(d, K + k); q1.intoArray(d, K + k + L);
-            p2.intoArray(d, 2 * K + k); q2.intoArray(d, 2 * K + k + L);
-            p3.intoArray(d, 3 * K + k); q3.intoArray(d, 3 * K + k + L);
+            p0.intoArray(d, k); q0.intoArray(d, e); r0.intoArray(d, f); s0.intoArray(d, h);
+            p1.intoArray(d, K1 + k); q1.intoArray(d, K1 + e); r1.intoArray(d, K1 + f); s1.intoArray(d, K1 + h);
+            p2.intoArray(d, K2 + k); q2.intoArray(d, K2 + e); r2.intoArray(d, K2 + f); s2.intoArray(d, K2 + h);
+            p3.intoArray(d, K3 + k); q3.intoArray(d, K3 + e); r3.intoArray(d, K3 + f); s3.intoArray(d, K3 + h);
+        }
+        for (; k <= K - L; k += L) {
+            FloatVector p0 = FloatVector.fromArray(S, d, k), p1 = FloatVector.fromArray(S, d, K1 + k);
+            FloatVector p2 = FloatVector.fromArray(S, d, K2 + k), p3 = FloatVector.fromArray(S, d, K3 + k);
+            for (int n = 0; n < nRows; n++) {
+                FloatVector b = FloatVector.fromArray(S, tile, n * K + k);
+                p0 = b.fma(FloatVector.broadcast(S, coef[n]), p0);
+                p1 = b.fma(FloatVector.broadcast(S, coef[n1 + n]), p1);
+                p2 = b.fma(FloatVector.broadcast(S, coef[n2 + n]), p2);
+                p3 = b.fma(FloatVector.broadcast(S, coef[n3 + n]), p3);
+            }
+            p0.intoArray(d, k); p1.intoArray(d, K1 + k); p2.intoArray(d, K2 + k); p3.intoArray(d, K3 + k);
         }
         for (; k < K; k++) {
             for (int i = 0; i < 4; i++) {
