@@ -14,11 +14,13 @@ import org.junit.jupiter.api.Test;
  * 32-row weight tile are all exercised.
  */
 class MatmulTest {
-    private static final int M = 13, K = 37, N = 70;
+    private static final int M = 13, N = 70;
+    /** 37: one vector + tail; 150: the 4-vector blocks, one single vector and a tail. */
+    private static final int[] KS = {37, 150};
 
     @Test
     void ntMatchesFloat64ForF32AndBf16Weights() {
-        for (DType wType : new DType[] {DType.F32, DType.BF16}) {
+        for (int K : KS) for (DType wType : new DType[] {DType.F32, DType.BF16}) {
             Oracle o = new Oracle();
             double[] x = o.uniform(M * K, 1), w = o.uniform(N * K, 1);
             double[] wSeen = wType == DType.BF16 ? Oracle.roundToBf16(w) : w;
@@ -33,12 +35,16 @@ class MatmulTest {
                     ref[m * (N - 3) + n] = 0.5 * s;
                 }
             }
-            o.assertClose("nt " + wType, ref, y, FORWARD_TOL);
+            o.assertClose("nt " + wType + " K=" + K, ref, y, FORWARD_TOL);
         }
     }
 
     @Test
     void nnMatchesFloat64AndAccumulates() {
+        for (int K : KS) nn(K);
+    }
+
+    private static void nn(int K) {
         Oracle o = new Oracle();
         double[] dy = o.uniform(M * N, 1), w = o.uniform(N * K, 1), prior = o.uniform(M * K, 1);
         Tensor dx = o.f32(prior, M, K);
@@ -51,15 +57,19 @@ class MatmulTest {
                 ref[m * K + k] += 2 * s;
             }
         }
-        o.assertClose("nn accumulate", ref, dx, FORWARD_TOL);
+        o.assertClose("nn accumulate K=" + K, ref, dx, FORWARD_TOL);
 
         Tensor fresh = o.poisoned(M, K);
         CpuMatmul.nn(o.f32(dy, M, N).data(), N, M, new DenseWeight(o.f32(w, N, K)), 0, N, fresh.data(), 2f, false);
-        o.assertClose("nn overwrite", Oracle.minus(ref, prior), fresh, FORWARD_TOL);
+        o.assertClose("nn overwrite K=" + K, Oracle.minus(ref, prior), fresh, FORWARD_TOL);
     }
 
     @Test
     void tnMatchesFloat64AndAccumulates() {
+        for (int K : KS) tn(K);
+    }
+
+    private static void tn(int K) {
         Oracle o = new Oracle();
         double[] a = o.uniform(M * N, 1), b = o.uniform(M * K, 1), prior = o.uniform(N * K, 1);
         Tensor c = o.f32(prior, N, K);
@@ -72,6 +82,6 @@ class MatmulTest {
                 ref[n * K + k] += 0.25 * s;
             }
         }
-        o.assertClose("tn", ref, c, FORWARD_TOL);
+        o.assertClose("tn K=" + K, ref, c, FORWARD_TOL);
     }
 }
