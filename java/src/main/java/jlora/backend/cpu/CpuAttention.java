@@ -1,38 +1,40 @@
 package jlora.backend.cpu;
 
-import static jlora.backend.cpu.Floats.L;
-import static jlora.backend.cpu.Floats.S;
+import static jlora.backend.cpu.Floats.get;
 import static jlora.backend.cpu.Floats.getInt;
+import static jlora.backend.cpu.Floats.set;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jlora.backend.DenseWeight;
+import jlora.tensor.DType;
+import jlora.tensor.Shape;
 import jlora.tensor.Tensor;
 
 /**
  * Causal grouped-query attention over packed documents, the exact (not approximate) math of
- * FlashAttention's varlen interface: for query token i of head h and kv group g = h / (Hq/Hkv),
- * s_ij = scale · q_i·k_j over j in [start(i), i] (its own document, causal), P = softmax(s),
- * o_i = Σ_j P_ij v_j, lse_i = log Σ_j exp(s_ij). Backward (FlashAttention-2, Alg. 2):
- * D_i = dO_i·o_i, P_ij = exp(s_ij − lse_i), dV_j = Σ_i P_ij dO_i, dS_ij = P_ij (dO_i·v_j − D_i),
- * dQ_i = scale Σ_j dS_ij k_j, dK_j = scale Σ_i dS_ij q_i. The backward runs as two passes, one
- * over queries (dQ) and one over keys (dK, dV), so no two tasks write the same row.
- * Operands are copied to heap arrays first: C2 compiles the inner products over float[] about
- * twice as fast as over segments, and the copies are O(T·H·Dh) against O(T²·H·Dh) work.
+ * FlashAttention's varlen interface. For query token i of head h, kv group g = h / (Hq/Hkv) and
+ * keys j in [start(i), i] (its own document, causal):
+ * <pre>
+ *   s_ij = scale · q_i·k_j      P_ij = exp(s_ij − lse_i)      lse_i = log Σ_j exp(s_ij)
+ *   o_i  = Σ_j P_ij v_j
+ * backward (FlashAttention-2, Alg. 2), with D_i = dO_i·o_i:
+ *   dP_ij = dO_i·v_j   dS_ij = P_ij (dP_ij − D_i)
+ *   dQ_i = scale Σ_j dS_ij k_j   dK_j = scale Σ_i dS_ij q_i   dV_j = Σ_i P_ij dO_i
+ * </pre>
+ * Evaluated per (head, document, block of BQ query rows) as small matrix products on the
+ * matmul kernels: S = Q·Kᵀ ({@link CpuMatmul#nt}), O = P·V ({@link CpuMatmul#nn}), dK and dV
+ * by {@link CpuMatmul#tn}. Each block sees only the keys of its document up to its last row;
+ * the causal mask inside the block zeroes P above the diagonal.
  */
 final class CpuAttention {
     private CpuAttention() {}
 
-    /** Geometry of one call: sizes plus the first and last token of every token's document. */
-    private record Layout(int T, int Hq, int Hkv, int Dh, int group, float scale, int[] start, int[] end) {
-        int q(int t, int h) {
-            return (t * Hq + h) * Dh;
-        }
+    /** Query rows per block: bounds the score scratch at BQ × document length. */
+    static final int BQ = 128;
 
-        int kv(int t, int g) {
-            return (t * Hkv + g) * Dh;
-        }
-    }
+    /** Geometry of one call: sizes, and the first and last token of every token's document. */
+    private record Layout(int T, int Hq, int Hkv, int Dh, int group, float scale, int[] start, int[] end) {}
 
     private static Layout layout(Tensor q, Tensor k, Tensor v, Tensor segmentIds) {
         for (Tensor t : new Tensor[] {q, k, v}) {
@@ -47,7 +49,6 @@ final class CpuAttention {
         }
         Floats.requireI32("segmentIds", segmentIds);
         Floats.requireShape("segmentIds", segmentIds, T);
-        if ((long) T * Hq * Dh > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("attention too large for one call: " + q);
         int[] start = new int[T], end = new int[T];
         MemorySegment ss = segmentIds.data();
         for (int t = 0; t < T; t++) start[t] = t > 0 && getInt(ss, t) == getInt(ss, t - 1) ? start[t - 1] : t;
@@ -56,37 +57,62 @@ final class CpuAttention {
     }
 
     static void forward(Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse) {
+        forward(q, k, v, segmentIds, out, lse, BQ);
+    }
+
+    static void forward(Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse, int bq) {
         Layout a = layout(q, k, v, segmentIds);
         Floats.requireF32("out", out);
         Floats.requireShape("out", out, q.shape().dims());
         Floats.requireF32("lse", lse);
         Floats.requireShape("lse", lse, a.T, a.Hq);
-        float[] qs = heap(q), ks = heap(k), vs = heap(v), os = new float[(int) q.numel()], ls = new float[a.T * a.Hq];
-        Parallel.forRanges(a.T, 4, (t0, t1) -> {
-            float[] s = new float[a.T];
-            for (int i = t0; i < t1; i++) {
-                for (int h = 0; h < a.Hq; h++) {
-                    int g = h / a.group, st = a.start[i];
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = st; j <= i; j++) {
-                        float sj = a.scale * dot(qs, a.q(i, h), ks, a.kv(j, g), a.Dh);
-                        s[j - st] = sj;
-                        max = Math.max(max, sj);
-                    }
-                    float sum = 0f;
-                    for (int j = st; j <= i; j++) sum += s[j - st] = (float) Math.exp(s[j - st] - max);
-                    float inv = 1f / sum;
-                    for (int j = st; j <= i; j++) axpy(s[j - st] * inv, vs, a.kv(j, g), os, a.q(i, h), a.Dh);
-                    ls[i * a.Hq + h] = max + (float) Math.log(sum);
+        int T = a.T, Dh = a.Dh;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment kh = arena.allocate((long) T * Dh * 4, 64), vh = arena.allocate((long) T * Dh * 4, 64);
+            MemorySegment qh = arena.allocate((long) T * Dh * 4, 64), oh = arena.allocate((long) T * Dh * 4, 64);
+            MemorySegment p = arena.allocate((long) Math.min(bq, T) * T * 4, 64);
+            for (int g = 0; g < a.Hkv; g++) {
+                gather(k, g, kh);
+                gather(v, g, vh);
+                for (int h = g * a.group; h < (g + 1) * a.group; h++) {
+                    gather(q, h, qh);
+                    int head = h;
+                    forEachBlock(a, bq, (s, i0, i1) -> {
+                        int rows = i1 - i0, nk = i1 - s;
+                        CpuMatmul.nt(rows(qh, i0, Dh), rows, Dh, keys(kh, s, nk, Dh), 0, nk, p, nk, a.scale, false);
+                        Parallel.forRanges(rows, 8, (r0, r1) -> {
+                            for (int r = r0; r < r1; r++) {
+                                int valid = i0 + r - s + 1; // keys s..i of this row
+                                long o = (long) r * nk;
+                                float max = Float.NEGATIVE_INFINITY;
+                                for (int j = 0; j < valid; j++) max = Math.max(max, get(p, o + j));
+                                float sum = 0f;
+                                for (int j = 0; j < valid; j++) {
+                                    float e = (float) Math.exp(get(p, o + j) - max);
+                                    set(p, o + j, e);
+                                    sum += e;
+                                }
+                                float inv = 1f / sum;
+                                for (int j = 0; j < valid; j++) set(p, o + j, get(p, o + j) * inv);
+                                for (int j = valid; j < nk; j++) set(p, o + j, 0f);
+                                set(lse.data(), (long) (i0 + r) * a.Hq + head, max + (float) Math.log(sum));
+                            }
+                        });
+                        CpuMatmul.nn(p, nk, rows, keys(vh, s, nk, Dh), 0, nk, rows(oh, i0, Dh), 1f, false);
+                    });
+                    scatter(oh, out, h);
                 }
             }
-        });
-        MemorySegment.copy(os, 0, out.data(), Floats.F32, 0, os.length);
-        MemorySegment.copy(ls, 0, lse.data(), Floats.F32, 0, ls.length);
+        }
     }
 
     static void backward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse,
                          Tensor dq, Tensor dk, Tensor dv) {
+        backward(dOut, q, k, v, segmentIds, out, lse, dq, dk, dv, BQ);
+    }
+
+    static void backward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor segmentIds, Tensor out, Tensor lse,
+                         Tensor dq, Tensor dk, Tensor dv, int bq) {
         Layout a = layout(q, k, v, segmentIds);
         for (Tensor t : new Tensor[] {dOut, out, lse, dq, dk, dv}) Floats.requireF32("attention tensors", t);
         Floats.requireShape("dOut", dOut, q.shape().dims());
@@ -95,71 +121,100 @@ final class CpuAttention {
         Floats.requireShape("dk", dk, k.shape().dims());
         Floats.requireShape("dv", dv, k.shape().dims());
         Floats.requireShape("lse", lse, a.T, a.Hq);
-        float[] qs = heap(q), ks = heap(k), vs = heap(v), gs = heap(dOut), ls = heap(lse), os = heap(out);
-        float[] dqs = new float[qs.length], dks = new float[ks.length], dvs = new float[vs.length];
-        float[] rowD = new float[a.T * a.Hq];
-        // Pass 1, per query row: D_i and dQ_i.
-        Parallel.forRanges(a.T, 4, (t0, t1) -> {
-            for (int i = t0; i < t1; i++) {
+        int T = a.T, Dh = a.Dh;
+        // D_i = dO_i·o_i per (token, head)
+        float[] rowD = new float[T * a.Hq];
+        MemorySegment gs = dOut.data(), os = out.data(), ls = lse.data();
+        Parallel.forRanges(T, 16, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
                 for (int h = 0; h < a.Hq; h++) {
-                    int g = h / a.group, o = a.q(i, h);
-                    float di = dot(gs, o, os, o, a.Dh);
-                    rowD[i * a.Hq + h] = di;
-                    float lsei = ls[i * a.Hq + h];
-                    for (int j = a.start[i]; j <= i; j++) {
-                        float p = (float) Math.exp(a.scale * dot(qs, o, ks, a.kv(j, g), a.Dh) - lsei);
-                        float ds = p * (dot(gs, o, vs, a.kv(j, g), a.Dh) - di);
-                        axpy(a.scale * ds, ks, a.kv(j, g), dqs, o, a.Dh);
-                    }
+                    long o = ((long) t * a.Hq + h) * Dh;
+                    rowD[t * a.Hq + h] = Floats.dot(gs, o, os, o, Dh);
                 }
             }
         });
-        // Pass 2, per key row and kv head: dK_j, dV_j summed over the group's query heads.
-        Parallel.forRanges(a.T, 4, (t0, t1) -> {
-            for (int j = t0; j < t1; j++) {
-                for (int g = 0; g < a.Hkv; g++) {
-                    int kj = a.kv(j, g);
-                    for (int h = g * a.group; h < (g + 1) * a.group; h++) {
-                        for (int i = j; i <= a.end[j]; i++) {
-                            int o = a.q(i, h);
-                            float p = (float) Math.exp(a.scale * dot(qs, o, ks, kj, a.Dh) - ls[i * a.Hq + h]);
-                            axpy(p, gs, o, dvs, kj, a.Dh);
-                            float ds = p * (dot(gs, o, vs, kj, a.Dh) - rowD[i * a.Hq + h]);
-                            axpy(a.scale * ds, qs, o, dks, kj, a.Dh);
-                        }
-                    }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment kh = arena.allocate((long) T * Dh * 4, 64), vh = arena.allocate((long) T * Dh * 4, 64);
+            MemorySegment qh = arena.allocate((long) T * Dh * 4, 64), gh = arena.allocate((long) T * Dh * 4, 64);
+            MemorySegment dqh = arena.allocate((long) T * Dh * 4, 64);
+            MemorySegment dkh = arena.allocate((long) T * Dh * 4, 64), dvh = arena.allocate((long) T * Dh * 4, 64);
+            long scratch = (long) Math.min(bq, T) * T * 4;
+            MemorySegment p = arena.allocate(scratch, 64), ds = arena.allocate(scratch, 64);
+            for (int g = 0; g < a.Hkv; g++) {
+                gather(k, g, kh);
+                gather(v, g, vh);
+                dkh.fill((byte) 0);
+                dvh.fill((byte) 0);
+                for (int h = g * a.group; h < (g + 1) * a.group; h++) {
+                    gather(q, h, qh);
+                    gather(dOut, h, gh);
+                    int head = h;
+                    forEachBlock(a, bq, (s, i0, i1) -> {
+                        int rows = i1 - i0, nk = i1 - s;
+                        MemorySegment qBlock = rows(qh, i0, Dh), gBlock = rows(gh, i0, Dh);
+                        CpuMatmul.nt(qBlock, rows, Dh, keys(kh, s, nk, Dh), 0, nk, p, nk, a.scale, false);
+                        CpuMatmul.nt(gBlock, rows, Dh, keys(vh, s, nk, Dh), 0, nk, ds, nk, 1f, false);
+                        Parallel.forRanges(rows, 8, (r0, r1) -> {
+                            for (int r = r0; r < r1; r++) {
+                                int i = i0 + r, valid = i - s + 1;
+                                long o = (long) r * nk;
+                                float l = get(ls, (long) i * a.Hq + head), d = rowD[i * a.Hq + head];
+                                for (int j = 0; j < valid; j++) {
+                                    float pij = (float) Math.exp(get(p, o + j) - l);
+                                    set(p, o + j, pij);
+                                    set(ds, o + j, pij * (get(ds, o + j) - d));
+                                }
+                                for (int j = valid; j < nk; j++) {
+                                    set(p, o + j, 0f);
+                                    set(ds, o + j, 0f);
+                                }
+                            }
+                        });
+                        CpuMatmul.nn(ds, nk, rows, keys(kh, s, nk, Dh), 0, nk, rows(dqh, i0, Dh), a.scale, false);
+                        CpuMatmul.tn(ds, nk, rows, nk, qBlock, Dh, rows(dkh, s, Dh), a.scale);
+                        CpuMatmul.tn(p, nk, rows, nk, gBlock, Dh, rows(dvh, s, Dh), 1f);
+                    });
+                    scatter(dqh, dq, h);
                 }
+                scatter(dkh, dk, g);
+                scatter(dvh, dv, g);
             }
-        });
-        MemorySegment.copy(dqs, 0, dq.data(), Floats.F32, 0, dqs.length);
-        MemorySegment.copy(dks, 0, dk.data(), Floats.F32, 0, dks.length);
-        MemorySegment.copy(dvs, 0, dv.data(), Floats.F32, 0, dvs.length);
-    }
-
-    private static float[] heap(Tensor t) {
-        float[] a = new float[(int) t.numel()];
-        MemorySegment.copy(t.data(), Floats.F32, 0, a, 0, a.length);
-        return a;
-    }
-
-    /** Σ a[ai..ai+n) · b[bi..bi+n), fp32 lanes then a lane reduction. */
-    private static float dot(float[] a, int ai, float[] b, int bi, int n) {
-        int i = 0;
-        float sum = 0f;
-        if (n >= L) {
-            FloatVector acc = FloatVector.zero(S);
-            for (; i <= n - L; i += L) acc = FloatVector.fromArray(S, a, ai + i).fma(FloatVector.fromArray(S, b, bi + i), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
         }
-        for (; i < n; i++) sum += a[ai + i] * b[bi + i];
-        return sum;
     }
 
-    /** y[yi..yi+n) += alpha · x[xi..xi+n). */
-    private static void axpy(float alpha, float[] x, int xi, float[] y, int yi, int n) {
-        int i = 0;
-        FloatVector va = FloatVector.broadcast(S, alpha);
-        for (; i <= n - L; i += L) FloatVector.fromArray(S, x, xi + i).fma(va, FloatVector.fromArray(S, y, yi + i)).intoArray(y, yi + i);
-        for (; i < n; i++) y[yi + i] += alpha * x[xi + i];
+    private interface BlockBody {
+        /** Query rows [i0, i1) of the document starting at s. */
+        void run(int s, int i0, int i1);
+    }
+
+    /** Visits every document in blocks of at most bq query rows, in token order. */
+    private static void forEachBlock(Layout a, int bq, BlockBody body) {
+        if (bq <= 0) throw new IllegalArgumentException("query block must be positive, got " + bq);
+        for (int s = 0; s < a.T; s = a.end[s] + 1) {
+            int e = a.end[s] + 1;
+            for (int i0 = s; i0 < e; i0 += bq) body.run(s, i0, Math.min(e, i0 + bq));
+        }
+    }
+
+    /** Rows of a contiguous [T, Dh] buffer from row r on (nt / nn / tn take offset-0 segments). */
+    private static MemorySegment rows(MemorySegment m, int r, int dh) {
+        return m.asSlice((long) r * dh * 4);
+    }
+
+    /** Rows [s, s + n) of a contiguous [T, Dh] buffer as a weight the matmul kernels read. */
+    private static DenseWeight keys(MemorySegment m, int s, int n, int dh) {
+        return new DenseWeight(Tensor.wrap(DType.F32, Shape.of(n, dh), m.asSlice((long) s * dh * 4, (long) n * dh * 4)));
+    }
+
+    /** dst[t, :] = x[t, head, :]: one head of a [T, H, Dh] tensor made contiguous. */
+    private static void gather(Tensor x, int head, MemorySegment dst) {
+        int T = (int) x.shape().dim(0), H = (int) x.shape().dim(1), dh = (int) x.shape().dim(2);
+        for (int t = 0; t < T; t++) MemorySegment.copy(x.data(), ((long) t * H + head) * dh * 4, dst, (long) t * dh * 4, (long) dh * 4);
+    }
+
+    /** x[t, head, :] = src[t, :]. */
+    private static void scatter(MemorySegment src, Tensor x, int head) {
+        int T = (int) x.shape().dim(0), H = (int) x.shape().dim(1), dh = (int) x.shape().dim(2);
+        for (int t = 0; t < T; t++) MemorySegment.copy(src, (long) t * dh * 4, x.data(), ((long) t * H + head) * dh * 4, (long) dh * 4);
     }
 }
