@@ -4,11 +4,11 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import java.io.Reader;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -22,12 +22,15 @@ import java.util.Set;
  */
 final class JsonDocumentReader implements DatasetReader {
     private static final Set<String> WRAPPER_FIELDS = Set.of("data", "version");
+    /** Without FAIL_ON_TRAILING_TOKENS: here a record is followed by the rest of the document. */
+    private static final ObjectMapper DOC = new ObjectMapper();
 
     @Override
     public void read(Path file, RecordSink sink) throws IOException {
-        try (InputStream raw = TextFiles.skipBom(Files.newInputStream(file));
-             JsonParser p = JsonLinesReader.JSON.getFactory().createParser(raw)) {
-            p.setCodec(JsonLinesReader.JSON);
+        // A Reader, not bytes, so Jackson's columns count characters (Korean is 3 bytes a char).
+        try (Reader raw = TextFiles.open(file);
+             JsonParser p = DOC.getFactory().createParser(raw)) {
+            p.setCodec(DOC);
             try {
                 readRoots(p, sink);
             } catch (JsonProcessingException e) {
