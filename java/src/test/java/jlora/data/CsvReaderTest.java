@@ -61,4 +61,14 @@ class CsvReaderTest {
         assertEquals(List.of("bad.csv:3", "bad.csv:5"), c.report().firstProblems(Problem.Kind.MALFORMED_ROW).stream()
                 .map(p -> Path.of(p.file()).getFileName() + ":" + p.line()).toList());
     }
+
+    @Test
+    void reasoningColumnBecomesTheThinkingOfTheAnswer() throws Exception {
+        // Seed 004's medical-o1 layout: Question / Complex_CoT / Response, rendered later inside <think>.
+        String csv = "Question,Complex_CoT,Response\n두통이 있어요.,\"수분 부족, 수면 부족을 먼저 생각한다.\",물을 마시고 쉬어 보세요.\n";
+        ReaderOptions cot = ReaderOptions.DEFAULTS.withColumns(Map.of("input", "Question", "reasoning", "Complex_CoT", "output", "Response"));
+        Example e = Collected.read(Collected.write(dir, "medical.csv", csv), cot).only();
+        assertEquals(List.of(Message.user("두통이 있어요."),
+                Message.assistant("물을 마시고 쉬어 보세요.").withReasoning("수분 부족, 수면 부족을 먼저 생각한다.")), e.conversation().messages());
+    }
 }
