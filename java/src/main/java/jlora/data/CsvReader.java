@@ -34,7 +34,7 @@ final class CsvReader implements DatasetReader {
                 }
                 if (row.size() == 1 && row.getFirst().isEmpty()) continue;   // blank line
                 if (header == null) {
-                    header = row;
+                    header = row.stream().map(String::strip).toList();   // "원문 " and "원문" are one column to a person
                     continue;
                 }
                 if (row.size() > header.size()) {

@@ -94,6 +94,25 @@ class SampleDataTest {
     }
 
     @Test
+    void everyBundledConversationRendersWithTheChatMlDefault() {
+        // The path the tiny default takes when a model ships no template: each turn appears once, in order.
+        var chatml = jlora.tokenizer.ChatTemplate.chatml();
+        for (String name : SampleData.ALL) {
+            for (Example e : Collected.read(SampleData.path(name)).examples()) {
+                String text = chatml.render(e.conversation(), false, java.util.Map.of());
+                int from = 0;
+                for (Message m : e.conversation().messages()) {
+                    String turn = "<|im_start|>" + m.role() + "\n" + (m.content() == null ? "" : m.content()) + "<|im_end|>\n";
+                    int at = text.indexOf(turn, from);
+                    assertTrue(at >= from, e.location() + ": turn not rendered in order: " + turn);
+                    from = at + turn.length();
+                }
+                assertEquals(text.length(), from, e.location() + ": extra text after the last turn");
+            }
+        }
+    }
+
+    @Test
     void samplePathIsReadable() {
         Path p = SampleData.path(SampleData.CHAT);
         assertTrue(Files.isReadable(p), p.toString());
