@@ -24,7 +24,8 @@ import java.util.zip.ZipFile;
  * maps r:id to the sheet part, {@code xl/sharedStrings.xml} holds the strings cells of type
  * {@code s} point at. Cells of type {@code inlineStr} carry their text in {@code <is>}, type
  * {@code str} (formula result) / {@code n} / {@code b} in {@code <v>}. The first non-empty row
- * is the header; each later row is one record whose line is its Excel row number.
+ * is the header; each later row is one record whose line is its Excel row number. Numbers come
+ * out as stored (dates as Excel serial numbers); only the shared-string table is held in memory.
  */
 final class XlsxReader implements DatasetReader {
     private static final String REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
