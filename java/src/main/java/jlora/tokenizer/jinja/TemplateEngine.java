@@ -94,12 +94,38 @@ public final class TemplateEngine {
         } finally {
             DEADLINE.remove();
         }
+        // Jinjava lists the enclosing tags' wrapper errors before the cause; report the cause.
+        TemplateError worst = null;
+        int worstRank = Integer.MAX_VALUE;
         for (TemplateError error : result.getErrors()) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw toUserError(origin, error.getLineno(), error.getMessage(), error.getException());
-            }
+            if (!isFatal(error)) continue;
+            int rank = rank(error);
+            if (rank < worstRank) { worst = error; worstRank = rank; }
         }
+        if (worst != null) throw toUserError(origin, worst.getLineno(), worst.getMessage(), worst.getException());
         return result.getOutput();
+    }
+
+    /**
+     * Jinjava goes on after most errors; Python raises. A missing attribute stays benign (it is
+     * Jinja's Undefined), but an exception, a macro cycle or a size limit stops the render.
+     */
+    private static boolean isFatal(TemplateError error) {
+        return error.getSeverity() == TemplateError.ErrorType.FATAL
+                || error.getReason() == TemplateError.ErrorReason.EXCEPTION
+                || error.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG
+                || error.getReason() == TemplateError.ErrorReason.COLLECTION_TOO_BIG;
+    }
+
+    /** Which error explains the failure: the template's own raise, then limits, then others. */
+    private static int rank(TemplateError error) {
+        if (error.getReason() == TemplateError.ErrorReason.OUTPUT_TOO_BIG) return 1;
+        for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+            if (t instanceof TemplateRaised) return 0;
+            if (t instanceof RenderTimeout) return 2;
+            if (t instanceof RenderAborted) return 9;
+        }
+        return 3;
     }
 
     private UserError toUserError(String origin, int line, String message, Throwable cause) {
@@ -123,10 +149,18 @@ public final class TemplateEngine {
     private static void checkDeadline(com.hubspot.jinjava.tree.Node node, JinjavaInterpreter interpreter) {
         Long deadline = DEADLINE.get();
         if (deadline != null && System.nanoTime() > deadline) throw new RenderTimeout();
+        // Jinjava records an error and renders on; once one is fatal, skip the rest of the work.
+        for (TemplateError error : interpreter.getErrors()) {
+            if (isFatal(error)) throw new RenderAborted();
+        }
     }
 
     private static final class RenderTimeout extends RuntimeException {
         RenderTimeout() { super("chat template render timed out"); }
+    }
+
+    private static final class RenderAborted extends RuntimeException {
+        RenderAborted() { super("render stopped after an earlier error"); }
     }
 
     private static final class NoTemplateLoading implements ResourceLocator {
