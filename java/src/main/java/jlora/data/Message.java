@@ -17,7 +17,7 @@ import java.util.Objects;
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record Message(
         @JsonProperty("role") String role,
-        @JsonProperty("content") String content,
+        @JsonProperty("content") @JsonInclude(JsonInclude.Include.ALWAYS) String content,
         @JsonProperty("tool_calls") List<ToolCall> toolCalls,
         @JsonProperty("reasoning_content") String reasoningContent,
         @JsonProperty("tool_call_id") String toolCallId,
