@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.fail;
@@ -102,6 +103,10 @@ class ChatTemplateOracleTest {
         cases.add(new Case("llama2 two user turns", "llama2", llama2, llama2Source,
                 Conversation.of(Message.user("하나"), Message.user("둘")), false, Map.of()));
 
+        compare(cases);
+    }
+
+    private void compare(List<Case> cases) throws Exception {
         List<Map<String, Object>> expected = runOracle(cases);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < cases.size(); i++) {
@@ -124,6 +129,66 @@ class ChatTemplateOracleTest {
         if (!failures.isEmpty()) {
             fail(failures.size() + " of " + cases.size() + " renders differ from transformers.js:\n" + String.join("\n", failures));
         }
+    }
+
+    /**
+     * Python behaviour the real templates rely on, on random inputs (seed printed on failure):
+     * slices with steps and negative bounds, str methods, tojson with and without indent, loop
+     * helpers including previtem / nextitem, tests and namespace. Only constructs where
+     * transformers.js follows Python are here; see PythonSemanticsTest for the others.
+     */
+    @Test
+    void pythonBehaviourMatchesTransformersJs() throws Exception {
+        long seed = System.nanoTime();
+        Random r = new Random(seed);
+        ChatTemplate qwen3 = ChatTemplate.load(modelDir("qwen3"));
+        List<Case> cases = new ArrayList<>();
+        for (int trial = 0; trial < 60; trial++) {
+            List<Message> messages = new ArrayList<>();
+            for (int i = 0, n = r.nextInt(7); i < n; i++) messages.add(new Message("r" + i, randomText(r), null, null, null, null));
+            if (messages.isEmpty()) messages.add(Message.user(randomText(r)));
+            String a = bound(r), b = bound(r), c = r.nextInt(3) == 0 ? "" : ":" + nonZeroStep(r);
+            String sep = String.valueOf(ALPHABET.charAt(r.nextInt(ALPHABET.length())));
+            String template = switch (trial % 6) {
+                case 0 -> "{% for m in messages[" + a + ":" + b + c + "] %}{{ m.role }},{% endfor %}|{{ messages[-1].content[" + a + ":" + b + c + "] }}";
+                case 1 -> "{{ messages[0].content.split('" + sep + "') | tojson }}{{ messages[0].content.split() | tojson }}"
+                        + "{{ messages[0].content.split('" + sep + "', " + r.nextInt(3) + ") | tojson }}";
+                case 2 -> "[{{ messages[0].content.strip() }}|{{ messages[0].content.lstrip() }}|{{ messages[0].content.rstrip() }}]"
+                        + "{{ messages[0].content.upper() }}{{ messages[0].content.lower() }}{{ messages[0].content.replace('" + sep + "', '#') }}"
+                        + "{% if messages[0].content.startswith('" + sep + "') %}S{% endif %}{% if messages[0].content.endswith(('" + sep + "', 'x')) %}E{% endif %}"
+                        + "{% if '" + sep + "' in messages[0].content %}I{% endif %}";
+                case 3 -> "{{ messages | tojson }}\n{{ messages | tojson(indent=" + (1 + r.nextInt(3)) + ") }}\n{{ {'k': [1, -2, 3.25, none, true, false, {}], 'e': []} | tojson }}";
+                case 4 -> "{% for m in messages %}{{ loop.index0 }}/{{ loop.index }}/{{ loop.revindex0 }}/{{ loop.length }}"
+                        + "{% if loop.first %}F{% endif %}{% if loop.last %}L{% endif %}"
+                        + "<{% if loop.previtem %}{{ loop.previtem.role }}{% endif %}|{% if loop.nextitem %}{{ loop.nextitem.role }}{% endif %}>{% endfor %}";
+                default -> "{% set ns = namespace(count=0, last='') %}{% for m in messages[::-1] %}"
+                        + "{% if m is mapping and m.content is string and m.content|length > " + r.nextInt(5) + " %}"
+                        + "{% set ns.count = ns.count + 1 %}{% set ns.last = m.role %}{% endif %}{% endfor %}"
+                        + "{{ ns.count }}:{{ ns.last }}{% if undefined_thing is defined %}D{% endif %}{% if messages[0].name is not defined %}N{% endif %}";
+            };
+            String label = "seed " + seed + " trial " + trial + " template " + template;
+            cases.add(new Case(label, "qwen3", qwen3.withTemplate(template, "random template"), template,
+                    new Conversation(messages, List.of(), null), false, Map.of()));
+        }
+        compare(cases);
+    }
+
+    /** Printable ASCII and Hangul in the BMP: transformers.js slices UTF-16 units, Python code points. */
+    private static final String ALPHABET = " ,ab B가나x<>/\n\t.:";
+
+    private static String randomText(Random r) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0, n = r.nextInt(12); i < n; i++) sb.append(ALPHABET.charAt(r.nextInt(ALPHABET.length())));
+        return sb.toString();
+    }
+
+    private static String bound(Random r) {
+        return r.nextInt(3) == 0 ? "" : String.valueOf(r.nextInt(17) - 8);
+    }
+
+    private static int nonZeroStep(Random r) {
+        int s = r.nextInt(7) - 3;
+        return s == 0 ? 1 : s;
     }
 
     private List<Map<String, Object>> runOracle(List<Case> cases) throws Exception {

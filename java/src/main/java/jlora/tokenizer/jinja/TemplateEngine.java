@@ -93,6 +93,7 @@ public final class TemplateEngine {
             throw toUserError(origin, -1, e.getMessage(), e);
         } finally {
             DEADLINE.remove();
+            LoopItems.clear();
         }
         // Jinjava lists the enclosing tags' wrapper errors before the cause; report the cause.
         TemplateError worst = null;
@@ -153,6 +154,7 @@ public final class TemplateEngine {
         for (TemplateError error : interpreter.getErrors()) {
             if (isFatal(error)) throw new RenderAborted();
         }
+        LoopItems.beforeNode(node, interpreter);
     }
 
     private static final class RenderTimeout extends RuntimeException {
