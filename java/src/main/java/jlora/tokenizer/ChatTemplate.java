@@ -44,6 +44,7 @@ public final class ChatTemplate {
     private final Map<String, Object> specialTokens;
     private final String origin;
     private final TemplateEngine engine;
+    private final boolean generationBlocks;
 
     private ChatTemplate(Map<String, TemplateEngine.Compiled> templates, Map<String, Object> specialTokens, String origin,
                          TemplateEngine engine) {
@@ -51,6 +52,7 @@ public final class ChatTemplate {
         this.specialTokens = specialTokens;
         this.origin = origin;
         this.engine = engine;
+        this.generationBlocks = templates.values().stream().anyMatch(TemplateEngine.Compiled::hasGenerationBlocks);
     }
 
     /** A template given as text, with the special tokens it may refer to. */
@@ -155,7 +157,32 @@ public final class ChatTemplate {
         ctx.put("documents", null);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         if (extraContext != null) ctx.putAll(extraContext);
-        return engine.render(pick(hasTools), ctx);
+        String out = engine.render(pick(hasTools), ctx);
+        return generationBlocks ? stripMarks(out) : out;
+    }
+
+    /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
+    public boolean hasGenerationBlocks() { return generationBlocks; }
+
+    /** The render with the generation marks in place (see {@link jlora.tokenizer.jinja.GenerationTag}). */
+    String renderMarked(Conversation c, Map<String, Object> extraContext) {
+        List<Map<String, Object>> tools = c.tools();
+        Map<String, Object> ctx = new HashMap<>(specialTokens);
+        ctx.put("messages", c.messages().stream().map(Message::toTemplateMap).toList());
+        ctx.put("tools", tools.isEmpty() ? null : tools);
+        ctx.put("documents", null);
+        ctx.put("add_generation_prompt", false);
+        if (extraContext != null) ctx.putAll(extraContext);
+        return engine.render(pick(!tools.isEmpty()), ctx);
+    }
+
+    private static String stripMarks(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch != jlora.tokenizer.jinja.GenerationTag.START && ch != jlora.tokenizer.jinja.GenerationTag.END) sb.append(ch);
+        }
+        return sb.toString();
     }
 
     private TemplateEngine.Compiled pick(boolean hasTools) {

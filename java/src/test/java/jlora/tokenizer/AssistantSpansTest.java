@@ -62,6 +62,53 @@ class AssistantSpansTest {
         }
     }
 
+    /** TRL-style ChatML with {@code {% generation %}} around what the assistant writes. */
+    private static final String CHATML_WITH_GENERATION = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}"
+            + "{% if message['role'] == 'assistant' %}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+            + "{% else %}{{ message['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+            + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+    @Test
+    void generationBlocksGiveTheSameSpansAsPrefixRendering() {
+        long seed = System.nanoTime();
+        Random r = new Random(seed);
+        ChatTemplate marked = ChatTemplate.of(CHATML_WITH_GENERATION, Map.of(), "ChatML with generation blocks");
+        ChatTemplate plain = ChatTemplate.chatml();
+        for (int trial = 0; trial < 20; trial++) {
+            List<Message> messages = new ArrayList<>();
+            for (int t = 0, turns = 1 + r.nextInt(4); t < turns; t++) {
+                messages.add(Message.user(randomText(r)));
+                messages.add(Message.assistant(randomText(r)));
+            }
+            Conversation c = new Conversation(messages, List.of(), null);
+            String where = "seed " + seed + " trial " + trial;
+            assertEquals(plain.render(c, false, Map.of()), marked.render(c, false, Map.of()), where + ": marks leak into the text");
+            AssistantSpans.Result byBlocks = marked.assistantSpans(c, Map.of());
+            AssistantSpans.Result byPrefixes = plain.assistantSpans(c, Map.of());
+            assertEquals(byPrefixes.text(), byBlocks.text(), where);
+            assertEquals(byPrefixes.spans(), byBlocks.spans(), where);
+            assertEquals(byPrefixes.turns(), byBlocks.turns(), where);
+        }
+    }
+
+    @Test
+    void generationBlocksWorkWhereThePrefixesAreUnstable() {
+        // Earlier assistant turns render upper-cased: prefix rendering must give up on them,
+        // the generation blocks still say exactly where they are.
+        String template = "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}"
+                + "{{ (m.content if loop.last else m.content.upper()) + '<END>' }}{% endgeneration %}"
+                + "{% else %}{{ '[' + m.content + ']' }}{% endif %}{% endfor %}";
+        Conversation c = Conversation.of(Message.user("q1"), Message.assistant("answer one"),
+                Message.user("q2"), Message.assistant("answer two"));
+        AssistantSpans.Result r = ChatTemplate.of(template, Map.of(), "t").assistantSpans(c, Map.of());
+        assertEquals(List.of("ANSWER ONE<END>", "answer two<END>"), spanTexts(r));
+        assertEquals(List.of(1, 3), r.turns());
+        String noBlocks = template.replace("{% generation %}", "").replace("{% endgeneration %}", "");
+        AssistantSpans.Result byPrefixes = ChatTemplate.of(noBlocks, Map.of(), "t").assistantSpans(c, Map.of());
+        assertEquals(List.of(1), byPrefixes.unstableTurns());
+        assertEquals(List.of("answer two<END>"), spanTexts(byPrefixes));
+    }
+
     private static Path qwen3Dir() {
         Path root = Path.of("").toAbsolutePath();
         while (root != null && !Files.isDirectory(root.resolve("tools/oracle"))) root = root.getParent();

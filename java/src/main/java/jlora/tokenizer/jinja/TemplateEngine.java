@@ -34,6 +34,7 @@ public final class TemplateEngine {
     }
 
     private static final ThreadLocal<Long> DEADLINE = new ThreadLocal<>();
+    private static final java.util.regex.Pattern GENERATION_BLOCK = java.util.regex.Pattern.compile("\\{%[-+]?\\s*generation\\s*[-+]?%}");
 
     private final Jinjava jinjava;
     private final Limits limits;
@@ -80,6 +81,7 @@ public final class TemplateEngine {
         globals.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class,
                 "strftimeNow", Object.class));
         globals.registerFilter(new ToJson());
+        globals.registerTag(new GenerationTag());
     }
 
     /** A parsed template: parse once, render many times (a conversation's spans take 2n+1 renders). */
@@ -87,10 +89,15 @@ public final class TemplateEngine {
         private final Node root;
         private final String origin;
 
-        private Compiled(Node root, String origin) {
+        private final boolean generationBlocks;
+
+        private Compiled(Node root, String origin, boolean generationBlocks) {
             this.root = root;
             this.origin = origin;
+            this.generationBlocks = generationBlocks;
         }
+
+        public boolean hasGenerationBlocks() { return generationBlocks; }
     }
 
     /**
@@ -109,7 +116,7 @@ public final class TemplateEngine {
             JinjavaInterpreter.popCurrent();
         }
         throwIfFailed(interpreter.getErrorsCopy(), origin);
-        return new Compiled(root, origin);
+        return new Compiled(root, origin, GENERATION_BLOCK.matcher(template).find());
     }
 
     /** Parses and renders once: for tests and one-off templates. */
