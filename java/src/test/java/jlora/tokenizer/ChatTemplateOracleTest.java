@@ -99,6 +99,18 @@ class ChatTemplateOracleTest {
                 cases.add(new Case("llama2 conv " + c + " gen=" + gen, "llama2", llama2, llama2Source, plain.get(c), gen, Map.of()));
             }
         }
+        // A Llama 3.1-style tool template (tojson with indent, messages[1:] reassigned, `is
+        // iterable` on strings, raise_exception on parallel calls) on Llama 3's special tokens.
+        String stressSource = resource("tool-stress.jinja");
+        ChatTemplate stress = llama3.withTemplate(stressSource, "tool-stress template");
+        List<Conversation> stressConvs = new ArrayList<>(ChatConversations.toolCalls());
+        stressConvs.addAll(ChatConversations.plain());
+        for (int c = 0; c < stressConvs.size(); c++) {
+            for (Map<String, Object> kw : List.<Map<String, Object>>of(Map.of(), Map.of("tools_in_user_message", false),
+                    Map.of("date_string", "24 Nov 2026", "tools_in_user_message", true))) {
+                cases.add(new Case("tool-stress conv " + c + " " + kw, "llama3", stress, stressSource, stressConvs.get(c), c % 2 == 0, kw));
+            }
+        }
         // Llama 2 rejects non-alternating roles through raise_exception: both sides must fail.
         cases.add(new Case("llama2 two user turns", "llama2", llama2, llama2Source,
                 Conversation.of(Message.user("하나"), Message.user("둘")), false, Map.of()));

@@ -82,6 +82,7 @@ public final class TemplateEngine {
                 "strftimeNow", Object.class));
         globals.registerFilter(new ToJson());
         globals.registerTag(new GenerationTag());
+        PythonTests.all().forEach(globals::registerExpTest);
     }
 
     /** A parsed template: parse once, render many times (a conversation's spans take 2n+1 renders). */
