@@ -66,6 +66,18 @@ class ConversationJsonTest {
     }
 
     @Test
+    void contentPartsReadAsTheirText() throws Exception {
+        Message m = JSON.readValue("{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"안녕 \"},"
+                + "{\"type\":\"text\",\"text\":\"world\"}]}", Message.class);
+        assertEquals(Message.user("안녕 world"), m);
+        Exception e = assertThrows(Exception.class, () -> JSON.readValue(
+                "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}", Message.class));
+        Throwable cause = e;
+        while (cause != null && !(cause instanceof UserError)) cause = cause.getCause();
+        assertTrue(cause != null && cause.getMessage().contains("not text"), "expected a UserError, got " + e);
+    }
+
+    @Test
     void badArgumentsAreAUserError() {
         Exception e = assertThrows(Exception.class, () -> JSON.readValue(
                 "{\"function\":{\"name\":\"f\",\"arguments\":\"{not json\"}}", ToolCall.class));
