@@ -85,7 +85,7 @@ public final class AssistantSpans {
      * when their counts agree; otherwise their turn index is -1.
      */
     private static Result fromGenerationBlocks(ChatTemplate template, Conversation conversation, Map<String, Object> extra) {
-        String marked = template.renderMarked(conversation, extra);
+        String marked = template.renderMarked(conversation.messages(), conversation.tools(), false, extra);
         StringBuilder text = new StringBuilder(marked.length());
         List<CharSpan> spans = new ArrayList<>();
         int open = -1;

@@ -6,6 +6,7 @@ import jlora.UserError;
 import jlora.data.Conversation;
 import jlora.data.Message;
 import jlora.tokenizer.jinja.TemplateRewriter;
+import jlora.tokenizer.jinja.GenerationTag;
 import jlora.tokenizer.jinja.TemplateEngine;
 
 import java.io.IOException;
@@ -148,6 +149,16 @@ public final class ChatTemplate {
      */
     public String render(List<Message> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
                          Map<String, Object> extraContext) {
+        String out = renderMarked(messages, tools, addGenerationPrompt, extraContext);
+        return generationBlocks ? stripMarks(out) : out;
+    }
+
+    /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
+    public boolean hasGenerationBlocks() { return generationBlocks; }
+
+    /** The render with any generation marks left in (see {@link GenerationTag}). */
+    String renderMarked(List<Message> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
+                        Map<String, Object> extraContext) {
         boolean hasTools = tools != null && !tools.isEmpty();
         Map<String, Object> ctx = new HashMap<>(specialTokens);
         List<Map<String, Object>> msgs = new ArrayList<>(messages.size());
@@ -157,30 +168,14 @@ public final class ChatTemplate {
         ctx.put("documents", null);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         if (extraContext != null) ctx.putAll(extraContext);
-        String out = engine.render(pick(hasTools), ctx);
-        return generationBlocks ? stripMarks(out) : out;
-    }
-
-    /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
-    public boolean hasGenerationBlocks() { return generationBlocks; }
-
-    /** The render with the generation marks in place (see {@link jlora.tokenizer.jinja.GenerationTag}). */
-    String renderMarked(Conversation c, Map<String, Object> extraContext) {
-        List<Map<String, Object>> tools = c.tools();
-        Map<String, Object> ctx = new HashMap<>(specialTokens);
-        ctx.put("messages", c.messages().stream().map(Message::toTemplateMap).toList());
-        ctx.put("tools", tools.isEmpty() ? null : tools);
-        ctx.put("documents", null);
-        ctx.put("add_generation_prompt", false);
-        if (extraContext != null) ctx.putAll(extraContext);
-        return engine.render(pick(!tools.isEmpty()), ctx);
+        return engine.render(pick(hasTools), ctx);
     }
 
     private static String stripMarks(String s) {
         StringBuilder sb = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char ch = s.charAt(i);
-            if (ch != jlora.tokenizer.jinja.GenerationTag.START && ch != jlora.tokenizer.jinja.GenerationTag.END) sb.append(ch);
+            if (ch != GenerationTag.START && ch != GenerationTag.END) sb.append(ch);
         }
         return sb.toString();
     }
