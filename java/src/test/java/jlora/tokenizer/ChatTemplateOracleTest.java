@@ -196,7 +196,8 @@ class ChatTemplateOracleTest {
     /**
      * transformers.js (@huggingface/jinja 0.5.11) departs from Python in: strip/lstrip/rstrip
      * ignore their chars argument; title() and capitalize() leave the rest of each word's case;
-     * tojson(indent=0) is compact; a negative-step slice with stop -1 runs to the start. Those
+     * tojson(indent=0) is compact; a negative-step slice with stop -1 runs to the start; True,
+     * lists and dicts print as JavaScript would print them. Those
      * draws are made only when {@code withJsDivergences}.
      */
     private List<Case> randomCases(long seed, boolean withJsDivergences) throws IOException {
@@ -212,7 +213,7 @@ class ChatTemplateOracleTest {
             if (!withJsDivergences && step < 0 && b.equals("-1")) b = "";
             String sep = String.valueOf(ALPHABET.charAt(r.nextInt(ALPHABET.length())));
             String s0 = "messages[0].content";
-            String template = switch (trial % (withJsDivergences ? 7 : 6)) {
+            String template = switch (trial % (withJsDivergences ? 8 : 6)) {
                 case 0 -> "{% for m in messages[" + a + ":" + b + c + "] %}{{ m.role }},{% endfor %}|{{ messages[-1].content[" + a + ":" + b + c + "] }}";
                 case 1 -> "{{ " + s0 + ".split('" + sep + "') | tojson }}{{ " + s0 + ".split() | tojson }}"
                         + "{{ " + s0 + ".split('" + sep + "', " + r.nextInt(3) + ") | tojson }}";
@@ -229,6 +230,7 @@ class ChatTemplateOracleTest {
                         + "{% if m is mapping and m.content is string and m.content|length > " + r.nextInt(5) + " %}"
                         + "{% set ns.count = ns.count + 1 %}{% set ns.last = m.role %}{% endif %}{% endfor %}"
                         + "{{ ns.count }}:{{ ns.last }}{% if undefined_thing is defined %}D{% endif %}{% if messages[0].name is not defined %}N{% endif %}";
+                case 7 -> "{{ true }}|{{ [1, 'a', true, false, 2.5] }}|{{ messages[0] }}|{{ messages[" + r.nextInt(3) + ":] }}|{{ 1.0 }}|{{ 7 / 2 }}";
                 default -> "[{{ " + s0 + ".strip('" + sep + " ') }}|{{ " + s0 + ".lstrip('" + sep + "') }}|{{ " + s0 + ".rstrip('\\n" + sep + "') }}]"
                         + "{{ " + s0 + ".title() }}|{{ " + s0 + ".capitalize() }}|{{ [1.0, 0.5, 1e-05, 123456789.0] | tojson }}";
             };

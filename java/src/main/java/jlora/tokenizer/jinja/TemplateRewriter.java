@@ -15,7 +15,9 @@ import java.util.regex.Pattern;
  *   <li>keyword arguments {@code f(k=v)} become {@code f(k=(v))}: Jinjava binds {@code =}
  *       tighter than arithmetic, so {@code namespace(i=messages|length - 1)} would subtract 1
  *       from the named parameter itself;</li>
- *   <li>a unary {@code not} gets parentheses around its operand (see {@link #wrapNot}).</li>
+ *   <li>a unary {@code not} gets parentheses around its operand (see {@link #wrapNot});</li>
+ *   <li>{@code {{ x }}} prints through {@code py_str(x)}, so True, lists and dicts print as
+ *       Jinja2 prints them.</li>
  * </ul> Text outside
  * {@code {{ }}} / {@code {% %}}, comments, string literals and {@code {% raw %}} blocks are
  * copied as they are; a bracket is a subscript (not a list literal) when it follows a name,
@@ -45,7 +47,8 @@ public final class TemplateRewriter {
             String close = kind == '{' ? "}}" : "%}";
             int end = findClose(template, open + 2, close);
             String body = template.substring(open + 2, end);
-            out.append(template, open, open + 2).append(rewriteExpression(wrapNot(body)));
+            String rewritten = rewriteExpression(wrapNot(body));
+            out.append(template, open, open + 2).append(kind == '{' ? printed(rewritten) : rewritten);
             i = Math.min(n, end + 2);
             if (end < n) out.append(close);
             if (kind == '%' && body.replace("-", "").replace("+", "").strip().equals("raw")) {
@@ -55,6 +58,16 @@ public final class TemplateRewriter {
             }
         }
         return out.toString();
+    }
+
+    /** {@code {{- x -}}} becomes {@code {{- py_str(x) -}}}: values print as Jinja2 prints them. */
+    private static String printed(String body) {
+        int lo = 0, hi = body.length();
+        if (lo < hi && (body.charAt(lo) == '-' || body.charAt(lo) == '+')) lo++;
+        if (hi > lo && (body.charAt(hi - 1) == '-' || body.charAt(hi - 1) == '+')) hi--;
+        String expr = body.substring(lo, hi);
+        if (expr.isBlank()) return body;
+        return body.substring(0, lo) + " py_str(" + expr + ") " + body.substring(hi);
     }
 
     private static int nextTagOpen(String t, int from) {
