@@ -94,7 +94,15 @@ class ChatTemplateOracleTest {
     @Test
     void rendersLikeJinja2() throws Exception {
         Oracle.JINJA2.assumeAvailable();
-        compare(realTemplateCases(), Oracle.JINJA2);
+        List<Case> cases = realTemplateCases();
+        // Qwen3 applies content.lstrip('\n') to the last answer: leading spaces must survive
+        // (transformers.js strips them, so this case is Jinja2's alone).
+        ChatTemplate qwen3 = ChatTemplate.load(modelDir("qwen3"));
+        Conversation spaced = Conversation.of(Message.user("질문"), Message.assistant("  \n  들여쓴 답\n"));
+        for (boolean gen : new boolean[]{false, true}) {
+            cases.add(new Case("qwen3 leading spaces gen=" + gen, "qwen3", qwen3, null, spaced, gen, Map.of()));
+        }
+        compare(cases, Oracle.JINJA2);
     }
 
     private List<Case> realTemplateCases() throws IOException {
