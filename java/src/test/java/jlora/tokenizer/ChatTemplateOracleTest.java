@@ -201,6 +201,32 @@ class ChatTemplateOracleTest {
         compare(randomCases(System.nanoTime(), true), Oracle.JINJA2);
     }
 
+    /** Statements and filters other model families' templates use (Mistral, Gemma, Phi, ...). */
+    @Test
+    void commonConstructsMatchJinja2() throws Exception {
+        Oracle.JINJA2.assumeAvailable();
+        List<String> templates = List.of(
+                "{% set x %}A{{ messages|length }}B{% endset %}[{{ x }}]",
+                "{% macro f(a, b='z') %}<{{ a }}{{ b }}>{% endmacro %}{{ f(1) }}{{ f(2, b='q') }}",
+                "{% for m in messages %}{% if loop.index0 == 1 %}{% break %}{% endif %}{{ m.role }}{% endfor %}|"
+                        + "{% for m in messages %}{% if m.role == 'user' %}{% continue %}{% endif %}{{ m.role }}{% endfor %}",
+                "{{ x|default('dflt') }}|{{ messages|selectattr('role', 'equalto', 'user')|list|length }}|"
+                        + "{{ messages|map(attribute='role')|join(',') }}|{{ (messages|first).role }}|{{ (messages|last).role }}",
+                "{{ 3|string }}|{{ '42'|int + 1 }}|{{ 'AbC'|lower }}|{{ 'abc def'|capitalize }}|{{ 'a-b'|replace('-', '+') }}"
+                        + "|{{ '  t  '|trim }}|{{ 'x' ~ 1 ~ 'y' }}|{{ range(3)|list|length }}",
+                "{% if messages[0].role in ['user', 'system'] %}IN{% endif %}{% for k, v in messages[0].items() %}{{ k }}={{ v }};{% endfor %}"
+                        + "{{ 'yes' if messages else 'no' }}{% for m in messages %}{{ loop.cycle('a', 'b') }}{% endfor %}",
+                "{{ messages|rejectattr('role', 'equalto', 'user')|map(attribute='content')|list|tojson }}|"
+                        + "{{ [3,1,2]|sort|join }}|{{ {'b':1,'a':2}|dictsort|tojson }}",
+                "{%- for message in messages %}{%- if message['role'] == 'system' -%}{{- message['content'] -}}{%- else -%}\n"
+                        + "  {{ message['role'] }}: {{ message['content'] }}\n{%- endif %}{%- endfor %}");
+        ChatTemplate qwen3 = ChatTemplate.load(modelDir("qwen3"));
+        Conversation c = Conversation.of(Message.system("시스템"), Message.user("hi"), Message.assistant("yo"), Message.user("x"));
+        List<Case> cases = new ArrayList<>();
+        for (String t : templates) cases.add(new Case(t, "qwen3", qwen3.withTemplate(t, "construct"), t, c, false, Map.of()));
+        compare(cases, Oracle.JINJA2);
+    }
+
     /**
      * transformers.js (@huggingface/jinja 0.5.11) departs from Python in: strip/lstrip/rstrip
      * ignore their chars argument; title() and capitalize() leave the rest of each word's case;

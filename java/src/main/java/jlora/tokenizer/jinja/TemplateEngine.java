@@ -76,12 +76,12 @@ public final class TemplateEngine {
         var globals = jinjava.getGlobalContext();
         globals.registerFunction(new ELFunctionDefinition("", "py_slice", TemplateFunctions.class, "pySlice",
                 Object.class, Object.class, Object.class));
-        globals.registerFunction(new ELFunctionDefinition("", "py_str", TemplateFunctions.class, "pyStr", Object.class));
         globals.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class,
                 "raiseException", Object.class));
         globals.registerFunction(new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class,
                 "strftimeNow", Object.class));
         globals.registerFilter(new ToJson());
+        globals.registerFunction(new ELFunctionDefinition("", "py_str", TemplateFunctions.class, "pyStr", Object.class));
         globals.registerTag(new GenerationTag());
         PythonTests.all().forEach(globals::registerExpTest);
     }

@@ -6,8 +6,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Rewrites the two expression forms where Jinjava's parser departs from Python's, before
- * Jinjava sees the template:
+ * Rewrites the expression forms where Jinjava's parser departs from Python's, before Jinjava
+ * sees the template:
  * <ul>
  *   <li>slice subscripts {@code x[a:b:c]} become {@code x[py_slice(a, b, c)]}: Jinjava knows
  *       {@code [a:b]} but not steps ({@code messages[::-1]}) and has its own bounds rules. Only
@@ -17,11 +17,13 @@ import java.util.regex.Pattern;
  *       from the named parameter itself;</li>
  *   <li>a unary {@code not} gets parentheses around its operand (see {@link #wrapNot});</li>
  *   <li>{@code {{ x }}} prints through {@code py_str(x)}, so True, lists and dicts print as
- *       Jinja2 prints them.</li>
- * </ul> Text outside
- * {@code {{ }}} / {@code {% %}}, comments, string literals and {@code {% raw %}} blocks are
- * copied as they are; a bracket is a subscript (not a list literal) when it follows a name,
- * a closing bracket or a string.
+ *       Jinja2 prints them (except an expression holding an {@code is} test, see
+ *       {@link #printed}).</li>
+ * </ul>
+ * Macro signatures ({@code {% macro f(a, b='z') %}}) are left alone: Jinjava parses them
+ * itself. Text outside {@code {{ }}} / {@code {% %}}, comments, string literals and
+ * {@code {% raw %}} blocks are copied as they are; a bracket is a subscript (not a list
+ * literal) when it follows a name, a closing bracket or a string.
  */
 public final class TemplateRewriter {
     private TemplateRewriter() {}
@@ -47,7 +49,8 @@ public final class TemplateRewriter {
             String close = kind == '{' ? "}}" : "%}";
             int end = findClose(template, open + 2, close);
             String body = template.substring(open + 2, end);
-            String rewritten = rewriteExpression(wrapNot(body));
+            boolean macro = kind == '%' && body.replaceFirst("^[-+]?\\s*", "").startsWith("macro ");
+            String rewritten = macro ? body : rewriteExpression(wrapNot(body));
             out.append(template, open, open + 2).append(kind == '{' ? printed(rewritten) : rewritten);
             i = Math.min(n, end + 2);
             if (end < n) out.append(close);
@@ -67,7 +70,19 @@ public final class TemplateRewriter {
         if (hi > lo && (body.charAt(hi - 1) == '-' || body.charAt(hi - 1) == '+')) hi--;
         String expr = body.substring(lo, hi);
         if (expr.isBlank()) return body;
+        // Jinjava cannot parse an "is" test inside call arguments (nor reliably inside
+        // parentheses): such an expression prints as Jinjava prints it.
+        if (hasWordOutsideStrings(expr, "is")) return body;
         return body.substring(0, lo) + " py_str(" + expr + ") " + body.substring(hi);
+    }
+
+    private static boolean hasWordOutsideStrings(String e, String word) {
+        for (int i = 0; i < e.length(); i++) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(e, i) - 1; continue; }
+            if (isWordAt(e, i, word)) return true;
+        }
+        return false;
     }
 
     private static int nextTagOpen(String t, int from) {
