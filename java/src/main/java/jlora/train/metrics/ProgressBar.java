@@ -68,7 +68,10 @@ public final class ProgressBar implements MetricsSink {
             String line = line(step, scalars, now, true);
             out.print("\r" + line + " ".repeat(Math.max(0, lastWidth - line.length())));
             lastWidth = line.length();
-            if (last) out.println();
+            if (last) {
+                out.println();
+                lastWidth = 0; // the line is finished; close() must not end it again
+            }
             out.flush();
         } else if (step % everySteps == 0 || last) {
             out.println(line(step, scalars, now, false));
