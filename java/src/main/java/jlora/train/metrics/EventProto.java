@@ -37,7 +37,7 @@ final class EventProto {
         return e.toBytes();
     }
 
-    /** Tells TensorBoard the run restarted at {@code step}: it drops what it had at later steps. */
+    /** Tells TensorBoard the run restarted at {@code step}: it drops what it had at that step and later. */
     static byte[] sessionStart(double wallTime, long step) {
         Writer log = new Writer();
         log.varint(1, SESSION_START);

@@ -54,10 +54,16 @@ public final class Plots {
         if (!eval.isEmpty()) add(loss, "eval", eval);
         written.add(write(loss, runDir.resolve(DIR).resolve("loss.png")));
         if (!lr.isEmpty()) {
-            XYChart lrChart = chart("Learning rate", "lr");
-            lrChart.getStyler().setYAxisDecimalPattern("0.0E0");
+            // XChart's tick placement breaks down for axis ranges near 1e-4 (ticks at data
+            // values, labels overlapping), so the curve is drawn in units of a power of ten.
+            double max = lr.values().stream().mapToDouble(Math::abs).max().orElse(0);
+            int exp = max > 0 ? (int) Math.floor(Math.log10(max)) : 0;
+            double unit = Math.pow(10, exp);
+            TreeMap<Long, Double> scaled = new TreeMap<>();
+            lr.forEach((step, v) -> scaled.put(step, v / unit));
+            XYChart lrChart = chart("Learning rate", exp == 0 ? "lr" : "lr (x 1e" + exp + ")");
             lrChart.getStyler().setLegendVisible(false);
-            add(lrChart, "lr", lr);
+            add(lrChart, "lr", scaled);
             written.add(write(lrChart, runDir.resolve(DIR).resolve("lr.png")));
         }
         return written;
@@ -76,11 +82,11 @@ public final class Plots {
             JsonNode node = JsonlMetrics.parseOrNull(line);
             if (node == null || !node.path("step").canConvertToLong()) continue;
             long step = node.get("step").asLong();
-            node.fields().forEachRemaining(f -> {
+            for (var f : node.properties()) {
                 if (f.getValue().isNumber() && !f.getKey().equals("step") && !f.getKey().equals("time")) {
                     series.computeIfAbsent(f.getKey(), k -> new TreeMap<>()).put(step, f.getValue().asDouble());
                 }
-            });
+            }
         }
         return series;
     }
@@ -88,7 +94,7 @@ public final class Plots {
     private static XYChart chart(String title, String yTitle) {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
                 .title(title).xAxisTitle("step").yAxisTitle(yTitle).build();
-        chart.getStyler().setXAxisDecimalPattern("#");
+        chart.getStyler().setXAxisMin(0.0);
         return chart;
     }
 

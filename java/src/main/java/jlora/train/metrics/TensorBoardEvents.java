@@ -40,13 +40,14 @@ public final class TensorBoardEvents implements MetricsSink {
     }
 
     /**
-     * A new event file for a run resumed at {@code resumeStep}: it starts with a SessionLog
-     * START at that step, on which TensorBoard discards the older files' points after it
-     * (those steps are trained again).
+     * A new event file for a run resumed from the checkpoint at {@code resumeStep}: it starts
+     * with a SessionLog START at resumeStep + 1, on which TensorBoard drops the older files'
+     * points at steps >= that (they are trained and logged again; checked by hand against
+     * TensorBoard 2.21's EventAccumulator, which keeps 1..resumeStep and the new points).
      */
     public static TensorBoardEvents resume(Path logDir, long resumeStep) {
         TensorBoardEvents events = open(logDir);
-        events.record(EventProto.sessionStart(events.clockSeconds.getAsDouble(), resumeStep));
+        events.record(EventProto.sessionStart(events.clockSeconds.getAsDouble(), resumeStep + 1));
         return events;
     }
 

@@ -131,14 +131,14 @@ class TensorBoardEventsTest {
     }
 
     @Test
-    void resumeStartsWithSessionLogStartAtTheResumeStep() throws IOException {
+    void resumeStartsWithSessionLogStartAfterTheResumeStep() throws IOException {
         TensorBoardEvents tb = TensorBoardEvents.resume(dir, 500);
         tb.log(501, Map.of(MetricNames.LOSS, 1.0));
         tb.close();
         List<byte[]> records = TfEventReader.records(Files.readAllBytes(tb.file()));
         assertEquals(3, records.size());
         var start = fields(records.get(1));
-        assertEquals(500L, one(start, 2));
+        assertEquals(501L, one(start, 2), "TensorBoard purges steps >= this one; 500 is kept");
         assertEquals(1L, one(fields((byte[]) one(start, 7)), 1), "SessionLog.status START");
     }
 
