@@ -37,6 +37,12 @@ public final class JsonlMetrics implements MetricsSink {
         return new JsonlMetrics(runDir.resolve(FILE_NAME), () -> System.currentTimeMillis() / 1000.0);
     }
 
+    /** For a run resumed from the checkpoint at {@code resumeStep}: {@link #truncateAfter}, then append. */
+    public static JsonlMetrics resume(Path runDir, long resumeStep) {
+        truncateAfter(runDir, resumeStep);
+        return open(runDir);
+    }
+
     JsonlMetrics(Path file, DoubleSupplier clockSeconds) {
         this.file = file;
         this.clockSeconds = clockSeconds;

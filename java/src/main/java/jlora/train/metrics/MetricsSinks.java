@@ -1,6 +1,7 @@
 package jlora.train.metrics;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,28 @@ public final class MetricsSinks implements MetricsSink {
 
     public static MetricsSinks of(PrintStream err, MetricsSink... sinks) {
         return new MetricsSinks(List.of(sinks), err::println);
+    }
+
+    /**
+     * The usual set for a training run: metrics.jsonl and TensorBoard events under
+     * {@code runDir}, and the progress bar on stdout (a plain line every {@code printEvery}
+     * steps when stdout is not a terminal). {@code startStep} > 0 means resumed from the
+     * checkpoint at that step: later lines are dropped from metrics.jsonl and TensorBoard is
+     * told to forget its later points. A fresh run (startStep 0) in a directory an older run
+     * wrote to starts both from empty in the same way, so the two runs' curves never mix.
+     */
+    public static MetricsSinks forRun(Path runDir, long totalSteps, long startStep, long printEvery) {
+        long keepThrough = startStep > 0 ? startStep : -1;
+        List<MetricsSink> sinks = new ArrayList<>();
+        try {
+            sinks.add(JsonlMetrics.resume(runDir, keepThrough));
+            sinks.add(TensorBoardEvents.resume(runDir.resolve(TensorBoardEvents.DIR), keepThrough));
+        } catch (RuntimeException e) {
+            sinks.forEach(MetricsSink::close);
+            throw e;
+        }
+        sinks.add(ProgressBar.forStdout(totalSteps, startStep, printEvery));
+        return new MetricsSinks(sinks, System.err::println);
     }
 
     @Override

@@ -27,6 +27,9 @@ import jlora.UserError;
  * at most the record being written.
  */
 public final class TensorBoardEvents implements MetricsSink {
+    /** The run directory's subdirectory for event files: {@code tensorboard --logdir RUN_DIR} finds it. */
+    public static final String DIR = "tensorboard";
+
     private static final int MASK_DELTA = 0xa282ead8;
     private static final AtomicInteger FILES_OPENED = new AtomicInteger();
 
