@@ -1,6 +1,7 @@
 package jlora.train.metrics;
 
 import java.io.PrintStream;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -9,7 +10,8 @@ import java.util.function.LongSupplier;
  * The terminal's view of a run: step/total, epoch, loss, lr, tokens/s, ETA and device memory
  * when logged. On a terminal one line is redrawn in place (carriage return), at most ten times
  * a second; anywhere else (CI logs, a pipe, a file) a plain line is printed every
- * {@code everySteps} steps and at the last step, so the log stays short.
+ * {@code everySteps} steps and at the last step, so the log stays short. Eval losses and text
+ * samples get a line of their own in both cases.
  *
  * <p>Hand-written rather than me.tongfei:progressbar: that library redraws from a timer thread
  * (so a CI log gets lines by time, not by step), pulls in jline-terminal, and has one free-text
@@ -26,10 +28,10 @@ public final class ProgressBar implements MetricsSink {
     private final LongSupplier nanoClock;
     private final long startStep;
     private final long startNanos;
+    private final Map<String, Double> latest = new HashMap<>();
     private long lastDrawNanos = Long.MIN_VALUE;
+    private long lastShownStep = -1;
     private int lastWidth;
-    private String lastLoss = "";
-    private String lastLr = "";
 
     /**
      * @param startStep the step the run starts from (0, or the resumed checkpoint's), so the
@@ -56,37 +58,36 @@ public final class ProgressBar implements MetricsSink {
 
     @Override
     public void log(long step, Map<String, Double> scalars) {
-        // Eval losses arrive on their own steps; keep the last train loss/lr on the line.
-        Double loss = scalars.get(MetricNames.LOSS);
-        if (loss != null) lastLoss = String.format(Locale.ROOT, "loss %.4f", loss);
-        Double lr = scalars.get(MetricNames.LR);
-        if (lr != null) lastLr = String.format(Locale.ROOT, "lr %.2e", lr);
+        latest.putAll(scalars); // eval arrives on its own call; the line keeps the last of everything
+        Double eval = scalars.get(MetricNames.EVAL_LOSS);
+        if (eval != null) above(String.format(Locale.ROOT, "eval loss %.4f at step %d", eval, step));
+        boolean trainScalars = scalars.keySet().stream().anyMatch(k -> !k.startsWith("eval/"));
+        if (!trainScalars || step == lastShownStep) return;
         boolean last = step >= totalSteps;
         long now = nanoClock.getAsLong();
         if (terminal) {
             if (!last && lastDrawNanos != Long.MIN_VALUE && now - lastDrawNanos < REDRAW_NANOS) return;
-            String line = line(step, scalars, now, true);
+            String line = line(step, now, true);
             out.print("\r" + line + " ".repeat(Math.max(0, lastWidth - line.length())));
             lastWidth = line.length();
             if (last) {
                 out.println();
                 lastWidth = 0; // the line is finished; close() must not end it again
             }
-            out.flush();
         } else if (step % everySteps == 0 || last) {
-            out.println(line(step, scalars, now, false));
-            out.flush();
+            out.println(line(step, now, false));
+        } else {
+            return;
         }
+        out.flush();
+        lastShownStep = step;
         lastDrawNanos = now;
     }
 
-    /** Eval results and samples go on their own line, above the bar. */
+    /** Samples go on their own lines, above the bar. */
     @Override
     public void text(long step, String tag, String text) {
-        if (terminal && lastWidth > 0) out.print("\r" + " ".repeat(lastWidth) + "\r");
-        out.println("[" + tag + " @ step " + step + "] " + text);
-        lastWidth = 0;
-        out.flush();
+        above("[" + tag + " @ step " + step + "] " + text);
     }
 
     @Override
@@ -96,7 +97,17 @@ public final class ProgressBar implements MetricsSink {
         out.flush();
     }
 
-    String line(long step, Map<String, Double> scalars, long nowNanos, boolean bar) {
+    /** A line of its own: on a terminal the bar is wiped first and redrawn by the next step. */
+    private void above(String message) {
+        if (terminal && lastWidth > 0) out.print("\r" + " ".repeat(lastWidth) + "\r");
+        out.println(message);
+        lastWidth = 0;
+        lastShownStep = -1;
+        lastDrawNanos = Long.MIN_VALUE;
+        out.flush();
+    }
+
+    String line(long step, long nowNanos, boolean bar) {
         StringBuilder s = new StringBuilder();
         int pct = (int) Math.min(100, step * 100 / totalSteps);
         s.append("step ").append(step).append('/').append(totalSteps);
@@ -105,16 +116,18 @@ public final class ProgressBar implements MetricsSink {
             s.append(' ').append('[').append("#".repeat(filled)).append(" ".repeat(BAR_WIDTH - filled)).append(']');
         }
         s.append(String.format(Locale.ROOT, " %3d%%", pct));
-        Double epoch = scalars.get(MetricNames.EPOCH);
-        if (epoch != null) s.append(String.format(Locale.ROOT, " | epoch %.2f", epoch));
-        if (!lastLoss.isEmpty()) s.append(" | ").append(lastLoss);
-        if (!lastLr.isEmpty()) s.append(" | ").append(lastLr);
-        Double tps = scalars.get(MetricNames.TOKENS_PER_SEC);
-        if (tps != null) s.append(String.format(Locale.ROOT, " | %.0f tok/s", tps));
+        append(s, MetricNames.EPOCH, "epoch %.2f", 1);
+        append(s, MetricNames.LOSS, "loss %.4f", 1);
+        append(s, MetricNames.LR, "lr %.2e", 1);
+        append(s, MetricNames.TOKENS_PER_SEC, "%.0f tok/s", 1);
         s.append(" | ETA ").append(eta(step, nowNanos));
-        Double mem = scalars.get(MetricNames.DEVICE_MEMORY);
-        if (mem != null) s.append(String.format(Locale.ROOT, " | mem %.1f GiB", mem / (1L << 30)));
+        append(s, MetricNames.DEVICE_MEMORY, "mem %.1f GiB", 1L << 30);
         return s.toString();
+    }
+
+    private void append(StringBuilder s, String name, String format, double divisor) {
+        Double v = latest.get(name);
+        if (v != null) s.append(" | ").append(String.format(Locale.ROOT, format, v / divisor));
     }
 
     /** Remaining steps at this process's mean speed so far; "?" before the first step is done. */
