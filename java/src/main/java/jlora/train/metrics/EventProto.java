@@ -2,6 +2,7 @@ package jlora.train.metrics;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * Encodes the few TensorBoard protobuf messages we write, by hand. protobuf-java plus generated
@@ -45,7 +46,7 @@ final class EventProto {
     }
 
     /** One Event whose Summary holds a simple_value per tag (in the iteration order given). */
-    static byte[] scalars(double wallTime, long step, Iterable<? extends java.util.Map.Entry<String, Double>> values) {
+    static byte[] scalars(double wallTime, long step, Iterable<Map.Entry<String, Double>> values) {
         Writer summary = new Writer();
         for (var v : values) {
             Writer value = new Writer();
