@@ -1,0 +1,205 @@
+package jlora.tokenizer.jinja;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Rewrites the two expression forms where Jinjava's parser departs from Python's, before
+ * Jinjava sees the template:
+ * <ul>
+ *   <li>slice subscripts {@code x[a:b:c]} become {@code x[py_slice(a, b, c)]}: Jinjava knows
+ *       {@code [a:b]} but not steps ({@code messages[::-1]}) and has its own bounds rules. Only
+ *       the bracket is rewritten, so the precedence of what precedes it is untouched;</li>
+ *   <li>keyword arguments {@code f(k=v)} become {@code f(k=(v))}: Jinjava binds {@code =}
+ *       tighter than arithmetic, so {@code namespace(i=messages|length - 1)} would subtract 1
+ *       from the named parameter itself.</li>
+ * </ul> Text outside
+ * {@code {{ }}} / {@code {% %}}, comments, string literals and {@code {% raw %}} blocks are
+ * copied as they are; a bracket is a subscript (not a list literal) when it follows a name,
+ * a closing bracket or a string.
+ */
+public final class TemplateRewriter {
+    private TemplateRewriter() {}
+
+    public static String rewrite(String template) {
+        // Jinja2's keep_trailing_newline=False: the lexer drops one newline at the end of the source.
+        if (template.endsWith("\r\n")) template = template.substring(0, template.length() - 2);
+        else if (template.endsWith("\n") || template.endsWith("\r")) template = template.substring(0, template.length() - 1);
+        StringBuilder out = new StringBuilder(template.length() + 64);
+        int i = 0, n = template.length();
+        while (i < n) {
+            int open = nextTagOpen(template, i);
+            if (open < 0) { out.append(template, i, n); break; }
+            out.append(template, i, open);
+            char kind = template.charAt(open + 1);
+            if (kind == '#') {
+                int end = template.indexOf("#}", open + 2);
+                end = end < 0 ? n : end + 2;
+                out.append(template, open, end);
+                i = end;
+                continue;
+            }
+            String close = kind == '{' ? "}}" : "%}";
+            int end = findClose(template, open + 2, close);
+            String body = template.substring(open + 2, end);
+            out.append(template, open, open + 2).append(rewriteExpression(body));
+            i = Math.min(n, end + 2);
+            if (end < n) out.append(close);
+            if (kind == '%' && body.replace("-", "").replace("+", "").strip().equals("raw")) {
+                int endRaw = findEndRaw(template, i);
+                out.append(template, i, endRaw);
+                i = endRaw;
+            }
+        }
+        return out.toString();
+    }
+
+    private static int nextTagOpen(String t, int from) {
+        for (int i = t.indexOf('{', from); i >= 0 && i + 1 < t.length(); i = t.indexOf('{', i + 1)) {
+            char c = t.charAt(i + 1);
+            if (c == '{' || c == '%' || c == '#') return i;
+        }
+        return -1;
+    }
+
+    /** Position of {@code close} that ends the tag, skipping string literals; n if unclosed. */
+    private static int findClose(String t, int from, String close) {
+        int i = from;
+        while (i < t.length()) {
+            char c = t.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(t, i); continue; }
+            if (t.startsWith(close, i)) return i;
+            i++;
+        }
+        return t.length();
+    }
+
+    private static int findEndRaw(String t, int from) {
+        int i = from;
+        while (true) {
+            int open = t.indexOf("{%", i);
+            if (open < 0) return t.length();
+            int end = t.indexOf("%}", open);
+            if (end < 0) return t.length();
+            String body = t.substring(open + 2, end).replace("-", "").replace("+", "").strip();
+            if (body.equals("endraw")) return open;
+            i = end + 2;
+        }
+    }
+
+    /** Index just after the string literal starting at {@code i} (backslash escapes honoured). */
+    private static int skipString(String t, int i) {
+        char q = t.charAt(i);
+        int j = i + 1;
+        while (j < t.length()) {
+            char c = t.charAt(j);
+            if (c == '\\') { j += 2; continue; }
+            if (c == q) return j + 1;
+            j++;
+        }
+        return t.length();
+    }
+
+    static String rewriteExpression(String e) {
+        StringBuilder out = new StringBuilder(e.length() + 32);
+        int i = 0;
+        while (i < e.length()) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') {
+                int j = skipString(e, i);
+                out.append(e, i, j);
+                i = j;
+                continue;
+            }
+            if (c == '(' && isSubscript(e, i)) {
+                int close = matchingBracket(e, i);
+                if (close > 0) {
+                    out.append('(');
+                    List<String> args = splitTopLevel(e.substring(i + 1, close), ',');
+                    for (int k = 0; k < args.size(); k++) {
+                        if (k > 0) out.append(',');
+                        out.append(rewriteArgument(args.get(k)));
+                    }
+                    out.append(')');
+                    i = close + 1;
+                    continue;
+                }
+            }
+            if (c == '[' && isSubscript(e, i)) {
+                int close = matchingBracket(e, i);
+                if (close > 0) {
+                    String inner = e.substring(i + 1, close);
+                    List<String> parts = splitTopLevel(inner, ':');
+                    if (parts.size() >= 2 && parts.size() <= 3) {
+                        out.append("[py_slice(");
+                        for (int k = 0; k < 3; k++) {
+                            if (k > 0) out.append(", ");
+                            String p = k < parts.size() ? parts.get(k).strip() : "";
+                            out.append(p.isEmpty() ? "none" : rewriteExpression(p));
+                        }
+                        out.append(")]");
+                    } else {
+                        out.append('[').append(rewriteExpression(inner)).append(']');
+                    }
+                    i = close + 1;
+                    continue;
+                }
+            }
+            out.append(c);
+            i++;
+        }
+        return out.toString();
+    }
+
+    private static boolean isSubscript(String e, int bracket) {
+        int j = bracket - 1;
+        while (j >= 0 && Character.isWhitespace(e.charAt(j))) j--;
+        if (j < 0) return false;
+        char p = e.charAt(j);
+        if (p == ')' || p == ']' || p == '\'' || p == '"') return true;
+        if (!(Character.isLetterOrDigit(p) || p == '_')) return false;
+        // A keyword before '[' starts a list literal ("in [...]", "not [...]"), not a subscript.
+        int k = j;
+        while (k >= 0 && (Character.isLetterOrDigit(e.charAt(k)) || e.charAt(k) == '_')) k--;
+        String word = e.substring(k + 1, j + 1);
+        return !java.util.Set.of("in", "not", "and", "or", "if", "elif", "else", "is", "for", "set", "return").contains(word);
+    }
+
+    private static int matchingBracket(String e, int open) {
+        int depth = 0;
+        for (int i = open; i < e.length(); i++) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(e, i) - 1; continue; }
+            if (c == '[' || c == '(' || c == '{') depth++;
+            else if (c == ']' || c == ')' || c == '}') {
+                depth--;
+                if (depth == 0) return c == (e.charAt(open) == '[' ? ']' : ')') ? i : -1;
+            }
+        }
+        return -1;
+    }
+
+    private static final Pattern NAMED_ARGUMENT = Pattern.compile("^(\\s*[A-Za-z_][A-Za-z0-9_]*\\s*=)(?!=)(.*)$", Pattern.DOTALL);
+
+    private static String rewriteArgument(String arg) {
+        Matcher m = NAMED_ARGUMENT.matcher(arg);
+        if (m.matches()) return m.group(1) + "(" + rewriteExpression(m.group(2)) + ")";
+        return rewriteExpression(arg);
+    }
+
+    private static List<String> splitTopLevel(String s, char separator) {
+        List<String> parts = new ArrayList<>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(s, i) - 1; continue; }
+            if (c == '[' || c == '(' || c == '{') depth++;
+            else if (c == ']' || c == ')' || c == '}') depth--;
+            else if (c == separator && depth == 0) { parts.add(s.substring(start, i)); start = i + 1; }
+        }
+        parts.add(s.substring(start));
+        return parts;
+    }
+}
