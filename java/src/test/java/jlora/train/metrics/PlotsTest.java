@@ -76,6 +76,10 @@ class PlotsTest {
         assertEquals(0, cl.execute(dir.toString()));
         assertEquals("wrote " + dir.resolve("plots/loss.png") + "\nwrote " + dir.resolve("plots/lr.png"),
                 out.toString().strip());
+        java.nio.file.Files.createDirectories(dir.resolve(TensorBoardEvents.DIR));
+        out.reset();
+        assertEquals(0, cl.execute(dir.toString()));
+        assertTrue(out.toString().contains("tensorboard --logdir " + dir.resolve(TensorBoardEvents.DIR)), out.toString());
         assertDrawn(dir.resolve("plots/loss.png"));
     }
 
