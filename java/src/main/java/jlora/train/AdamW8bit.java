@@ -30,9 +30,10 @@ import jlora.tensor.Tensor;
  *       dequantize {@code code[q]·absmax}, update m and v as above (but {@code ((1-β2)·g)·g}), a
  *       non-finite gradient zeroes both moments and leaves p alone; the new absmax is the block's
  *       max |m| (|v|); p is updated from the fp32 moments, then decayed; m/absmax and v/absmax are
- *       requantized with the kernel's binary search ({@link Blockwise8bit#quantizeValue}, equal to
- *       {@code quantize_2D} for both maps because code[0] and code[255] are the search's initial
- *       bracket ends), and an m code whose sign differs from m's is moved one code toward m's sign
+ *       requantized with the kernel's binary search ({@link Blockwise8bit#quantizeValue}, which
+ *       returns what {@code quantize_2D} does for both maps: their bracket-end defaults differ
+ *       only where the upper end is code[255] = 1.0 in both, or where both searches return index 0),
+ *       and an m code whose sign differs from m's is moved one code toward m's sign
  *       (uint8 wrap-around included).</li>
  * </ul>
  *

@@ -13,10 +13,10 @@ public record OptimizerState(SequencedMap<String, Tensor> tensors, Map<String, S
     public static final String KIND = "optimizer";
     public static final String STEP = "step";
 
-    public String scalar(String key, String source) {
+    public String scalar(String key) {
         String v = scalars.get(key);
         if (v == null) {
-            throw new jlora.UserError(source + ": optimizer state has no '" + key
+            throw new jlora.UserError("optimizer state has no '" + key
                     + "' entry; it was not written by this optimizer — start the run without resuming its optimizer state");
         }
         return v;

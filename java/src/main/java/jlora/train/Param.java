@@ -8,6 +8,8 @@ import jlora.tensor.Tensor;
  * One trainable parameter as the optimizer sees it: an fp32 master value and its fp32 gradient of
  * the same shape, both contiguous host tensors. {@code name} is the key its optimizer state is
  * saved under (use the PEFT tensor name, so a checkpoint's optimizer file lines up with its adapter).
+ * Updates run on the common fork-join pool, so the tensors must live in a shared (or global / auto)
+ * arena, not a confined one.
  */
 public record Param(String name, Tensor value, Tensor grad) {
     public Param {

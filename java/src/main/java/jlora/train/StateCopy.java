@@ -9,7 +9,7 @@ final class StateCopy {
     private StateCopy() {}
 
     static void checkKind(OptimizerState state, String kind) {
-        String found = state.scalar(OptimizerState.KIND, "checkpoint");
+        String found = state.scalar(OptimizerState.KIND);
         if (!found.equals(kind)) {
             throw new UserError("optimizer state was saved by '" + found + "' but this run uses '" + kind
                     + "'; resume with the same optimizer, or start without resuming its state");
@@ -17,7 +17,7 @@ final class StateCopy {
     }
 
     static long step(OptimizerState state) {
-        String s = state.scalar(OptimizerState.STEP, "checkpoint");
+        String s = state.scalar(OptimizerState.STEP);
         try {
             long step = Long.parseLong(s);
             if (step < 0) throw new NumberFormatException();
