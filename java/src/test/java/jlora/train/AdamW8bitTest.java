@@ -172,7 +172,7 @@ class AdamW8bitTest {
     void tracksFp32AdamWOnARandomQuadratic() {
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
-        int n = 20_000;
+        int n = 10_000;
         float[] x0 = new float[n];
         double[] a = new double[n];
         double[] c = new double[n];

@@ -55,7 +55,7 @@ class PagedStateTest {
 
     private static void check(BiFunction<List<Param>, StateStore, Optimizer> make) {
         long seed = System.nanoTime();
-        int[] sizes = {37, 4096, 70_001, 300_000};
+        int[] sizes = {37, 4096, 70_001, 100_000};
         try (Arena arena = Arena.ofShared()) {
             List<Param> a = TrainChecks.randomParams(new Random(seed), sizes, arena);
             List<Param> b = TrainChecks.randomParams(new Random(seed), sizes, arena);
@@ -75,6 +75,21 @@ class PagedStateTest {
                 var sa = resident.saveState().tensors();
                 var sb = paged.saveState().tensors();
                 for (String name : sa.keySet()) assertSameBytes(sa.get(name), sb.get(name), "seed " + seed + " " + name);
+            }
+        }
+    }
+
+    @Test
+    void huggingFaceNamesMapToTheRightOptimizer() {
+        try (Arena arena = Arena.ofShared()) {
+            List<Param> params = TrainChecks.randomParams(new Random(7), new int[] {5000}, arena);
+            for (OptimizerName n : OptimizerName.values()) {
+                assertEquals(n, OptimizerName.byName(n.hfName));
+                try (Optimizer opt = n.create(params, AdamHyperparameters.defaults())) {
+                    boolean bnb = opt instanceof AdamW8bit;
+                    assertEquals(n.bitsandbytes, bnb, n.hfName);
+                    if (bnb) assertEquals(n != OptimizerName.PAGED_ADAMW_32BIT, ((AdamW8bit) opt).is8bit(0), n.hfName);
+                }
             }
         }
     }
