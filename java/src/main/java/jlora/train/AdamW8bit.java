@@ -30,7 +30,8 @@ import jlora.tensor.Tensor;
  *       dequantize {@code code[q]·absmax}, update m and v as above (but {@code ((1-β2)·g)·g}), a
  *       non-finite gradient zeroes both moments and leaves p alone; the new absmax is the block's
  *       max |m| (|v|); p is updated from the fp32 moments, then decayed; m/absmax and v/absmax are
- *       requantized with the kernel's binary search ({@link Blockwise8bit#quantizeValue}, which
+ *       requantized with the kernel's binary search ({@link Blockwise8bit#quantizeValue}, evaluated
+ *       by table lookup in {@link CodeSearch}; the search
  *       returns what {@code quantize_2D} does for both maps: their bracket-end defaults differ
  *       only where the upper end is code[255] = 1.0 in both, or where both searches return index 0),
  *       and an m code whose sign differs from m's is moved one code toward m's sign
@@ -52,6 +53,8 @@ public final class AdamW8bit implements Optimizer {
 
     private static final float[] SIGNED = DynamicMap.signed();
     private static final float[] UNSIGNED = DynamicMap.unsigned();
+    private static final CodeSearch SIGNED_SEARCH = new CodeSearch(SIGNED);
+    private static final CodeSearch UNSIGNED_SEARCH = new CodeSearch(UNSIGNED);
 
     private final List<Param> params;
     private final AdamHyperparameters hp;
@@ -203,8 +206,8 @@ public final class AdamW8bit implements Optimizer {
                     if (c.weightDecay() > 0.0f) p = p * decay;
                     ps.set(Layouts.F32, off, p);
                 }
-                int c1 = Blockwise8bit.quantizeValue(SIGNED, s1[j] / max1);
-                int c2 = Blockwise8bit.quantizeValue(UNSIGNED, s2[j] / max2);
+                int c1 = SIGNED_SEARCH.quantize(s1[j] / max1);
+                int c2 = UNSIGNED_SEARCH.quantize(s2[j] / max2);
                 // keep m's sign through quantization (v is never negative)
                 if (signbit(SIGNED[c1]) != signbit(s1[j])) c1 = (c1 + (s1[j] > 0.0f ? 1 : -1)) & 0xFF;
                 q1s.set(Layouts.U8, e, (byte) c1);
