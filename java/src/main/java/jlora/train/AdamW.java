@@ -68,6 +68,10 @@ public final class AdamW implements Optimizer {
                     small ? wf : wf - 1f, small, (float) hp.beta2(), (float) (1 - hp.beta2()),
                     (float) Math.sqrt(bc2), (float) hp.eps(), (float) (-(lr / bc1)));
         }
+
+        Coefficients withoutDecay() {
+            return new Coefficients(false, 1.0f, lerpCoeff, lerpFromSelf, beta2, oneMinusBeta2, bc2Sqrt, eps, negStepSize);
+        }
     }
 
     @Override
@@ -83,8 +87,10 @@ public final class AdamW implements Optimizer {
     @Override
     public void step(double lr) {
         step++;
-        Coefficients c = Coefficients.of(hp, lr, step);
+        Coefficients decayed = Coefficients.of(hp, lr, step);
+        Coefficients plain = decayed.withoutDecay();
         for (int i = 0; i < params.size(); i++) {
+            Coefficients c = params.get(i).decay() ? decayed : plain;
             MemorySegment p = params.get(i).value().data();
             MemorySegment g = params.get(i).grad().data();
             MemorySegment m = expAvg[i].data();

@@ -112,6 +112,11 @@ public final class AdamW8bit implements Optimizer {
             float c2 = (float) Math.sqrt(1.0f - (float) Math.pow(b2, (float) step));
             return new Constants(b1, b2, (float) hp.eps(), lrf, (float) hp.weightDecay(), c2, -lrf * c2 / c1);
         }
+
+        /** For parameters exempt from decay: bitsandbytes skips the decay when weight_decay is 0. */
+        Constants withoutDecay() {
+            return new Constants(beta1, beta2, eps, lr, 0.0f, correction2, stepSize);
+        }
     }
 
     @Override
@@ -127,8 +132,10 @@ public final class AdamW8bit implements Optimizer {
     @Override
     public void step(double lr) {
         step++;
-        Constants c = Constants.of(hp, lr, step);
+        Constants decayed = Constants.of(hp, lr, step);
+        Constants plain = decayed.withoutDecay();
         for (int i = 0; i < params.size(); i++) {
+            Constants c = params.get(i).decay() ? decayed : plain;
             MemorySegment p = params.get(i).value().data();
             MemorySegment g = params.get(i).grad().data();
             MemorySegment s1 = state1[i].data();

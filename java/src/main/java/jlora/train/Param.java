@@ -10,8 +10,15 @@ import jlora.tensor.Tensor;
  * saved under (use the PEFT tensor name, so a checkpoint's optimizer file lines up with its adapter).
  * Updates run on the common fork-join pool, so the tensors must live in a shared (or global / auto)
  * arena, not a confined one.
+ *
+ * <p>{@code decay} says whether weight decay applies: the Hugging Face Trainer exempts biases and
+ * norm weights ({@code get_decay_parameter_names}); LoRA A and B matrices decay.
  */
-public record Param(String name, Tensor value, Tensor grad) {
+public record Param(String name, Tensor value, Tensor grad, boolean decay) {
+    public Param(String name, Tensor value, Tensor grad) {
+        this(name, value, grad, true);
+    }
+
     public Param {
         Objects.requireNonNull(name);
         if (value.dtype() != DType.F32 || grad.dtype() != DType.F32) {

@@ -189,11 +189,17 @@ class AdamW8bitTest {
                  AdamW ref = new AdamW(List.of(p32), hp, StateStore.host())) {
                 assertTrue(bnb.is8bit(0));
                 Schedule sched = Schedule.of(Schedule.Type.COSINE, 200, 10, 0.5);
+                float[] g8 = new float[n];
+                float[] g32 = new float[n];
                 for (int s = 0; s < 200; s++) {
+                    float[] x8 = TrainChecks.values(p8);
+                    float[] x32 = TrainChecks.values(p32);
                     for (int i = 0; i < n; i++) {
-                        p8.grad().setFloat(i, (float) (a[i] * (p8.value().getFloat(i) - c[i])));
-                        p32.grad().setFloat(i, (float) (a[i] * (p32.value().getFloat(i) - c[i])));
+                        g8[i] = (float) (a[i] * (x8[i] - c[i]));
+                        g32[i] = (float) (a[i] * (x32[i] - c[i]));
                     }
+                    TrainChecks.setGrad(p8, g8);
+                    TrainChecks.setGrad(p32, g32);
                     double lr = sched.lr(0.05, s);
                     bnb.step(lr);
                     ref.step(lr);

@@ -31,7 +31,11 @@ final class TrainChecks {
     }
 
     static void setGrad(Param p, float[] g) {
-        for (int i = 0; i < g.length; i++) p.grad().setFloat(i, g[i]);
+        MemorySegment.copy(g, 0, p.grad().data(), Layouts.F32, 0, g.length);
+    }
+
+    static float[] values(Param p) {
+        return p.value().data().toArray(Layouts.F32);
     }
 
     /** Fails naming the worst element if any |actual - expected| > atol + rtol·|expected|; NaN fails. */
