@@ -9,6 +9,7 @@ import java.util.List;
  */
 public enum OptimizerName {
     ADAMW_TORCH("adamw_torch", false, false),
+    /** Same numerics here as adamw_torch (torch's fused CPU kernel orders the operations its own way). */
     ADAMW_TORCH_FUSED("adamw_torch_fused", false, false),
     ADAMW_BNB_8BIT("adamw_bnb_8bit", true, false),
     ADAMW_8BIT("adamw_8bit", true, false),

@@ -14,6 +14,12 @@ import jlora.tensor.Tensor;
  * through a fixed device window (bitsandbytes' paged optimizers). Every element's (and every 8-bit
  * block's) update depends only on its own state, so paged and unpaged are numerically identical;
  * {@code PagedStateTest} checks it bit for bit.
+ *
+ * <p>A device store (CUDA backend, later) keeps the same contract with state allocated in pinned
+ * host memory: {@link #update} stages each chunk of the state into a fixed device window, runs the
+ * kernel over that window, and copies it back, so device memory holds one window whatever the
+ * parameter count. Chunks are multiples of the alignment, so 8-bit blocks (and their absmax)
+ * never straddle a chunk.
  */
 public interface StateStore extends AutoCloseable {
 
