@@ -35,7 +35,7 @@ final class StateCopy {
         }
         if (t.dtype() != target.dtype() || !t.shape().equals(target.shape())) {
             throw new UserError("optimizer tensor '" + name + "' is " + t.dtype() + t.shape()
-                    + " but this run needs " + target.dtype() + target.shape() + "; resume with the same LoRA settings");
+                    + " but this run needs " + target.dtype() + target.shape() + "; resume with the same LoRA settings and optimizer options (min_8bit_size)");
         }
         MemorySegment.copy(t.data(), 0, target.data(), 0, target.byteSize());
     }
