@@ -27,8 +27,9 @@ public enum OptimizerName {
         this.paged = paged;
     }
 
-    /** The optimizer named {@code name} as transformers spells it, or null. */
+    /** The optimizer named {@code name} as transformers spells it (or jlora's short {@code adamw}), or null. */
     public static OptimizerName byName(String name) {
+        if ("adamw".equals(name)) return ADAMW_TORCH;
         for (OptimizerName n : values()) if (n.hfName.equals(name)) return n;
         return null;
     }
