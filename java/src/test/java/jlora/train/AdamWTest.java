@@ -94,6 +94,32 @@ class AdamWTest {
         }
     }
 
+    /**
+     * Worked by hand: under a constant gradient the bias corrections make m̂ = g and v̂ = g² at every
+     * step, so each step is p ← p·(1 - lr·wd) - lr·g/(|g| + eps). With lr 0.1, wd 0.1, eps 1e-8:
+     * p0 = 1, g = 0.5 gives 0.890000002, 0.78110000398, 0.6732890059402; p0 = -0.5, g = -2 gives
+     * -0.3950000005, -0.291050000995, -0.18813950148505. Without bias correction step 1 would move
+     * p by 0.1·0.05/sqrt(0.00025) ≈ 0.316 instead of 0.1.
+     */
+    @Test
+    void constantGradientByHand() {
+        try (Arena arena = Arena.ofShared()) {
+            Param a = TrainChecks.param("a", new float[] {1.0f}, arena);
+            Param b = TrainChecks.param("b", new float[] {-0.5f}, arena);
+            double[][] want = {{0.890000002, 0.78110000398, 0.6732890059402}, {-0.3950000005, -0.291050000995, -0.18813950148505}};
+            try (AdamW opt = new AdamW(List.of(a, b), new AdamHyperparameters(0.9, 0.999, 1e-8, 0.1), StateStore.host())) {
+                for (int t = 0; t < 3; t++) {
+                    TrainChecks.setGrad(a, new float[] {0.5f});
+                    TrainChecks.setGrad(b, new float[] {-2.0f});
+                    opt.step(0.1);
+                    // three fp32 roundings of values below 1 per step: well inside 1e-7
+                    assertEquals(want[0][t], a.value().getFloat(0), 1e-7, "p0 = 1, step " + (t + 1));
+                    assertEquals(want[1][t], b.value().getFloat(0), 1e-7, "p0 = -0.5, step " + (t + 1));
+                }
+            }
+        }
+    }
+
     @Test
     void convergesOnAQuadraticBowl() {
         long seed = System.nanoTime();
