@@ -25,7 +25,7 @@ import jlora.tensor.Tensor;
  *       update here, unlike torch's AdamW, and eps is scaled by c2: bnb's own formulation.</li>
  *   <li>Larger ones keep m as uint8 codes into the signed dynamic map ({@code create_dynamic_map(signed=True)},
  *       "dynamic") and v into the unsigned one ({@code signed=False}, "udynamic"), each with one fp32
- *       absmax per block of 256 elements ({@code BLOCKSIZE_2STATE 256}; releases before 0.44 used
+ *       absmax per block of 256 elements ({@code BLOCKSIZE_2STATE 256}; older releases used
  *       2048). State starts as code 0 with absmax 0. Per block ({@code kOptimizerStatic8bit2StateBlockwise<ADAM>}):
  *       dequantize {@code code[q]·absmax}, update m and v as above (but {@code ((1-β2)·g)·g}), a
  *       non-finite gradient zeroes both moments and leaves p alone; the new absmax is the block's

@@ -59,6 +59,10 @@ public interface StateStore extends AutoCloseable {
         return new HostStateStore(chunkElements);
     }
 
-    /** bitsandbytes' paged optimizers page buffers of at least 1e5 elements; a chunk of 2^20 is 4 MiB of fp32. */
+    /**
+     * A chunk of 2^20 elements (4 MiB of fp32 state). bitsandbytes pages only state buffers of at
+     * least 1e5 elements ({@code get_state_buffer}); here a paged store walks every tensor in
+     * chunks, which changes no value.
+     */
     long DEFAULT_CHUNK = 1L << 20;
 }
