@@ -18,7 +18,7 @@ import jlora.tensor.Tensor;
  * Tiny Hugging Face model directories for the model tests: Qwen2 is the built-in TinyModel;
  * Llama (untied head, no bias), Qwen3 (q/k norm, head_dim larger than hidden/heads, tied) and
  * Mistral (GQA 4:1, sliding window) are written here with random weights (norms near 1, not
- * exactly 1, so their weights matter).
+ * exactly 1, so their weights matter); "qwen2-random" is TinyModel's config with such weights.
  */
 final class TinyModels {
     private TinyModels() {}
@@ -31,6 +31,9 @@ final class TinyModels {
                 return dir;
             }
             String config = switch (type) {
+                // TinyModel's Qwen2 config with this class's larger random weights: TinyModel's std-0.02
+                // tied head bounds every logit margin near 1.3, too little to overfit a batch.
+                case "qwen2-random" -> TinyModel.spec().configJson();
                 case "llama" -> """
                         {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32,
                          "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
