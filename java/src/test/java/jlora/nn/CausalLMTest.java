@@ -90,6 +90,22 @@ class CausalLMTest {
         }
     }
 
+    /** Loaded as bf16: the same reference with every weight rounded to bf16 first. */
+    @Test
+    void bf16LoadMatchesReferenceOnRoundedWeights() {
+        Path dir = TinyModels.write(tmp.resolve("qwen3"), "qwen3", seed);
+        ReferenceLM ref = new ReferenceLM(dir);
+        for (double[] a : ref.w.values()) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = jlora.tensor.HalfFloats.bf16ToF32(jlora.tensor.HalfFloats.f32ToBf16((float) a[i]));
+            }
+        }
+        try (CausalLM m = CausalLM.load(dir, CPU, LoadOptions.DEFAULT.withDtype(jlora.tensor.DType.BF16))) {
+            int[] ids = randomIds(10, 97), pos = range(10);
+            assertClose(ref.logits(ids, pos), m.forward(ids, pos, true), 1e-4, "bf16, seed " + seed);
+        }
+    }
+
     @Test
     void packedDocumentsEqualSeparateSequences() {
         Path dir = TinyModels.write(tmp.resolve("llama"), "llama", seed);
