@@ -51,21 +51,33 @@ public final class Nf4Weight implements LinearWeight {
     @Override
     public void rowsToFloat(int row0, int rows, float[] dst) {
         MemorySegment packed = tensor.packed().data();
-        int blocksize = tensor.blocksize();
-        DType dtype = tensor.dtype();
         long first = (long) row0 * in;
-        int n = Math.toIntExact((long) rows * in);
-        for (int k = 0; k < n; k++) {
-            long i = first + k;
-            int b = packed.get(ValueLayout.JAVA_BYTE, i >>> 1);
-            // bitsandbytes packs element 2j in the high nibble of byte j.
-            int q = (i & 1) == 0 ? (b >>> 4) & 0x0F : b & 0x0F;
-            float v = CODE[q] * absmax[(int) (i / blocksize)];
-            dst[k] = switch (dtype) {
-                case BF16 -> HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v));
-                case F16 -> HalfFloats.f16ToF32(HalfFloats.f32ToF16(v));
-                default -> v;
-            };
+        long end = first + (long) rows * in;
+        int blocksize = tensor.blocksize();
+        // One absmax block at a time; inside it, whole bytes (two codes each) where alignment allows.
+        for (long i = first; i < end; ) {
+            long blockEnd = Math.min(end, (i / blocksize + 1) * blocksize);
+            float scale = absmax[(int) (i / blocksize)];
+            int k = (int) (i - first);
+            if ((i & 1) == 1) dst[k++] = round(CODE[packed.get(ValueLayout.JAVA_BYTE, i >>> 1) & 0x0F] * scale);
+            long j = (i + 1) & ~1L;
+            for (; j + 1 < blockEnd; j += 2) {
+                int b = packed.get(ValueLayout.JAVA_BYTE, j >>> 1);
+                // bitsandbytes packs element 2m in the high nibble of byte m.
+                dst[k++] = round(CODE[(b >>> 4) & 0x0F] * scale);
+                dst[k++] = round(CODE[b & 0x0F] * scale);
+            }
+            if (j < blockEnd) dst[k] = round(CODE[(packed.get(ValueLayout.JAVA_BYTE, j >>> 1) >>> 4) & 0x0F] * scale);
+            i = blockEnd;
         }
+    }
+
+    /** The fp32 product rounded once to the weight's original dtype, as bitsandbytes' dequantize stores it. */
+    private float round(float v) {
+        return switch (tensor.dtype()) {
+            case BF16 -> HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v));
+            case F16 -> HalfFloats.f16ToF32(HalfFloats.f32ToF16(v));
+            default -> v;
+        };
     }
 }
