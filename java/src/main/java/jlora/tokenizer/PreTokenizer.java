@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
  * substrings are made. {@link #PREFIX} marks a word that gets one leading space (ByteLevel
  * add_prefix_space) or replacement char (Metaspace) in front when the model sees it.
  */
-sealed interface PreTokenizer {
+sealed interface PreTokenizer permits PreTokenizer.Split, PreTokenizer.ByteLevelSplit,
+        PreTokenizer.Metaspace, PreTokenizer.Sequence, GptSplit {
     int PREFIX = 1;
 
     /** Splits every word of {@code in} (triples) and appends the resulting words to {@code out}. */

@@ -18,7 +18,7 @@ sealed interface TextNormalizer {
         @Override
         public Normalized apply(Normalized in) {
             String t = in.text;
-            if (java.text.Normalizer.isNormalized(t, form)) return in;
+            if ((form == Form.NFC && nfcByRange(t)) || java.text.Normalizer.isNormalized(t, form)) return in;
             // Normalise cluster by cluster (a starter plus the marks / jamo that may combine
             // with it) so each output char keeps the source range of its cluster.
             Normalized.Builder b = new Normalized.Builder(t.length() + 8);
@@ -39,6 +39,19 @@ sealed interface TextNormalizer {
             Normalized.Builder coarse = new Normalized.Builder(whole.length());
             coarse.append(whole, in.origStart(0), in.origEnd(t.length() - 1));
             return coarse.build();
+        }
+
+        /**
+         * Cheap sufficient test for NFC: chars below U+0300 (no combining marks there) and
+         * precomposed Hangul syllables are NFC, and without a mark or jamo after them nothing
+         * composes.
+         */
+        private static boolean nfcByRange(String t) {
+            for (int i = 0; i < t.length(); i++) {
+                char c = t.charAt(i);
+                if (c >= 0x300 && (c < 0xAC00 || c > 0xD7A3)) return false;
+            }
+            return true;
         }
 
         private static boolean combinesBackward(int cp) {

@@ -175,8 +175,15 @@ final class TokenizerLoader {
         if (n.isNull() || n.isMissingNode()) return null;
         String type = n.path("type").asText();
         return switch (type) {
-            case "Split" -> new PreTokenizer.Split(pattern(n.path("pattern"), field + ".pattern"),
-                    behavior(n.path("behavior").asText("Isolated"), field), n.path("invert").asBoolean(false));
+            case "Split" -> {
+                String regex = n.path("pattern").path("Regex").asText("");
+                boolean plain = behavior(n.path("behavior").asText("Isolated"), field) == PreTokenizer.Behavior.ISOLATED
+                        && !n.path("invert").asBoolean(false);
+                if (plain && regex.equals(GptSplit.QWEN_REGEX)) yield new GptSplit(1);
+                if (plain && regex.equals(GptSplit.LLAMA3_REGEX)) yield new GptSplit(3);
+                yield new PreTokenizer.Split(pattern(n.path("pattern"), field + ".pattern"),
+                        behavior(n.path("behavior").asText("Isolated"), field), n.path("invert").asBoolean(false));
+            }
             case "ByteLevel" -> new PreTokenizer.ByteLevelSplit(n.path("add_prefix_space").asBoolean(true),
                     n.path("use_regex").asBoolean(true)
                             ? new PreTokenizer.Split(compile(GPT2_REGEX, field), PreTokenizer.Behavior.ISOLATED, false)
