@@ -1,5 +1,5 @@
 // Peer numbers for TokenizerEncodeBench: encode MB/s of transformers.js (@lenml/tokenizers) and,
-// when installed, tiktoken (cl100k_base / o200k_base) on the same corpus file, one line = one
+// when installed (npm ci in bench/node), tiktoken (cl100k_base / o200k_base) on the same corpus file, one line = one
 // document, as the Java benchmark does.
 //   node bench/node/tokenizer-encode.mjs CORPUS.txt [seconds-per-measurement]
 import { readFileSync } from "node:fs";
@@ -43,9 +43,9 @@ for (const m of ["qwen3", "llama2", "llama3"]) {
 
 let tiktoken = null;
 try {
-  tiktoken = require("tiktoken");
+  tiktoken = createRequire(join(here, "package.json"))("tiktoken");
 } catch {
-  console.log(JSON.stringify({ name: "tiktoken", skipped: "npm package tiktoken not installed in tools/oracle" }));
+  console.log(JSON.stringify({ name: "tiktoken", skipped: "not installed: run npm ci in bench/node" }));
 }
 if (tiktoken) {
   for (const enc of ["cl100k_base", "o200k_base"]) {
