@@ -45,7 +45,8 @@ public class TokenizerEncodeBench {
         tokenizer = Tokenizer.load(dir);
         List<String> d = TokenizerCorpus.build(corpus);
         docs = d.toArray(String[]::new);
-        System.out.println("\ncorpus " + corpus + ": " + docs.length + " documents, " + TokenizerCorpus.utf8Bytes(d) + " UTF-8 bytes");
+        System.out.println("\ncorpus " + corpus + ": " + docs.length + " documents, " + TokenizerCorpus.utf8Bytes(d)
+                + " UTF-8 bytes, " + encodeCorpus() + " tokens (compare with the node peers' count)");
     }
 
     @Benchmark

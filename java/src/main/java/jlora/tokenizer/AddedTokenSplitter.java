@@ -18,11 +18,13 @@ final class AddedTokenSplitter {
     record Section(int start, int end, int tokenId) {}
 
     private final Map<Character, List<AddedToken>> byFirstChar = new HashMap<>();
+    private final boolean[] isFirstChar = new boolean[65536]; // skips the map for most chars
 
     AddedTokenSplitter(List<AddedToken> tokens) {
         for (AddedToken t : tokens) {
             if (t.content().isEmpty()) continue;
             byFirstChar.computeIfAbsent(t.content().charAt(0), c -> new ArrayList<>()).add(t);
+            isFirstChar[t.content().charAt(0)] = true;
         }
         Comparator<AddedToken> longestFirst = Comparator.comparingInt(t -> -t.content().length());
         for (List<AddedToken> l : byFirstChar.values()) l.sort(longestFirst);
@@ -35,7 +37,7 @@ final class AddedTokenSplitter {
         int i = 0;
         AddedToken previous = null;
         while (i < n) {
-            AddedToken match = byFirstChar.isEmpty() ? null : matchAt(text, i);
+            AddedToken match = isFirstChar[text.charAt(i)] ? matchAt(text, i) : null;
             if (match == null) {
                 i++;
                 continue;

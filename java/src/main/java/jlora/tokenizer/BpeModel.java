@@ -2,7 +2,6 @@ package jlora.tokenizer;
 
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The BPE model of tokenizer.json. A word (one pre-token) becomes symbols (bytes mapped
@@ -23,7 +22,6 @@ final class BpeModel {
 
     private static final int DEAD = -2;
     private static final int CACHE_MAX_WORD = 128;
-    private static final int CACHE_MAX_ENTRIES = 1 << 18;
 
     private final Map<String, Integer> tokenToId;
     private final MergeTable merges;
@@ -34,8 +32,7 @@ final class BpeModel {
     private final int[] byteFallbackIds; // <0xXX> ids, null without byte_fallback
     private final int[] byteIds = new int[256]; // byte-level: id of each mapped byte char
     private final int[] bmpIds; // plain: id of each single-char token, -1 if none
-    private final ConcurrentHashMap<String, Word> cache = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Word> prefixedCache = new ConcurrentHashMap<>();
+    private final WordCache cache = new WordCache();
 
     BpeModel(Map<String, Integer> tokenToId, MergeTable merges, Mode mode, char replacement,
              boolean ignoreMerges, int unkId, boolean byteFallback) {
@@ -74,13 +71,12 @@ final class BpeModel {
     /** Tokens of text[start, end), with a leading space / replacement char if prefixed. */
     Word encode(String text, int start, int end, boolean prefix) {
         if (end - start > CACHE_MAX_WORD) return bpe(text.substring(start, end), prefix);
-        ConcurrentHashMap<String, Word> c = prefix ? prefixedCache : cache;
-        String key = text.substring(start, end);
-        Word w = c.get(key);
+        int h = WordCache.hash(text, start, end, prefix);
+        Word w = cache.get(text, start, end, prefix, h);
         if (w == null) {
+            String key = text.substring(start, end);
             w = bpe(key, prefix);
-            if (c.size() >= CACHE_MAX_ENTRIES) c.clear();
-            c.put(key, w);
+            cache.put(key, prefix, h, w);
         }
         return w;
     }
