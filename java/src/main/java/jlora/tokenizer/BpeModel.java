@@ -34,6 +34,31 @@ final class BpeModel {
     private final int[] bmpIds; // plain: id of each single-char token, -1 if none
     private final WordCache cache = new WordCache();
 
+    /** Per-thread work arrays, so a cache miss allocates only its result. */
+    private static final class Scratch {
+        final byte[][] bytes = {new byte[64]};
+        int[] ids = new int[64];
+        int[] len = new int[64];
+        int[] next = new int[64];
+        int[] prev = new int[64];
+        long[] heap = new long[64];
+        final IntBuffer out = new IntBuffer(64);
+        final IntBuffer starts = new IntBuffer(64);
+        final IntBuffer ends = new IntBuffer(64);
+
+        void ensure(int n) {
+            if (ids.length >= n) return;
+            int cap = n * 2;
+            ids = new int[cap];
+            len = new int[cap];
+            next = new int[cap];
+            prev = new int[cap];
+            heap = new long[cap];
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     BpeModel(Map<String, Integer> tokenToId, MergeTable merges, Mode mode, char replacement,
              boolean ignoreMerges, int unkId, boolean byteFallback) {
         this.tokenToId = tokenToId;
@@ -82,24 +107,22 @@ final class BpeModel {
     }
 
     private Word bpe(String word, boolean prefix) {
-        int[] ids;
-        int[] len;
+        Scratch sc = SCRATCH.get();
         int n;
         byte[] bytes = null;
         if (mode == Mode.BYTE_LEVEL) {
-            byte[][] holder = {new byte[0]};
-            int nb = ByteLevel.utf8(word, 0, word.length(), holder);
-            bytes = holder[0];
+            int nb = ByteLevel.utf8(word, 0, word.length(), sc.bytes);
+            bytes = sc.bytes[0];
             int off = prefix ? 1 : 0;
             n = nb + off;
-            ids = new int[n];
-            len = new int[n];
-            if (prefix) ids[0] = byteIds[' '];
-            for (int i = 0; i < nb; i++) ids[off + i] = byteIds[bytes[i] & 0xFF];
-            Arrays.fill(len, 1);
+            sc.ensure(n);
+            if (prefix) sc.ids[0] = byteIds[' '];
+            for (int i = 0; i < nb; i++) sc.ids[off + i] = byteIds[bytes[i] & 0xFF];
+            Arrays.fill(sc.len, 0, n, 1);
         } else {
-            ids = new int[word.length() + 1];
-            len = new int[word.length() + 1];
+            sc.ensure(word.length() + 1);
+            int[] ids = sc.ids;
+            int[] len = sc.len;
             n = 0;
             if (prefix) {
                 ids[0] = charId(replacementOr(' '));
@@ -120,10 +143,10 @@ final class BpeModel {
         }
         if (ignoreMerges) {
             Integer whole = tokenToId.get(mapped(word, bytes, n, prefix));
-            if (whole != null) return new Word(new int[] {whole}, new int[] {0}, new int[] {sum(len, n)});
+            if (whole != null) return new Word(new int[] {whole}, new int[] {0}, new int[] {sum(sc.len, n)});
         }
-        merge(ids, len, n);
-        return collect(word, ids, len, n, prefix);
+        merge(sc, n);
+        return collect(word, sc, n, prefix);
     }
 
     private char replacementOr(char c) {
@@ -153,11 +176,13 @@ final class BpeModel {
     }
 
     /** Merges in place; merged-away symbols get id DEAD. Heap entries are rank << 32 | pos. */
-    private void merge(int[] ids, int[] len, int n) {
+    private void merge(Scratch sc, int n) {
         if (n < 2) return;
-        int[] next = new int[n];
-        int[] prev = new int[n];
-        long[] heap = new long[n + 8];
+        int[] ids = sc.ids;
+        int[] len = sc.len;
+        int[] next = sc.next;
+        int[] prev = sc.prev;
+        long[] heap = sc.heap;
         int size = 0;
         for (int i = 0; i < n; i++) {
             next[i] = i + 1 < n ? i + 1 : -1;
@@ -186,7 +211,7 @@ final class BpeModel {
             next[i] = k;
             if (k >= 0) prev[k] = i;
             int p = prev[i];
-            if (heap.length < size + 2) heap = Arrays.copyOf(heap, heap.length * 2);
+            if (heap.length < size + 2) heap = sc.heap = Arrays.copyOf(heap, heap.length * 2);
             if (p >= 0) {
                 int rp = merges.rank(ids[p], ids[i]);
                 if (rp >= 0) {
@@ -233,10 +258,15 @@ final class BpeModel {
     }
 
     /** Live symbols in order; unknown ones become byte-fallback tokens or unk. */
-    private Word collect(String word, int[] ids, int[] len, int n, boolean prefix) {
-        IntBuffer out = new IntBuffer(n);
-        IntBuffer starts = new IntBuffer(n);
-        IntBuffer ends = new IntBuffer(n);
+    private Word collect(String word, Scratch sc, int n, boolean prefix) {
+        int[] ids = sc.ids;
+        int[] len = sc.len;
+        IntBuffer out = sc.out;
+        IntBuffer starts = sc.starts;
+        IntBuffer ends = sc.ends;
+        out.clear();
+        starts.clear();
+        ends.clear();
         int unit = 0;
         for (int i = 0; i < n; i++) {
             if (ids[i] == DEAD) continue;

@@ -11,7 +11,9 @@ import java.util.Map;
  * out of the raw text first, every other section goes normalizer → pre-tokenizer → BPE, and
  * the post-processor adds BOS / EOS. Output ids are those transformers.js gives for the same
  * files (TokenizerOracleTest checks this). Thread-safe: the only shared mutable state is the
- * model's concurrent word cache.
+ * model's lock-free word cache. Where HF's Rust tokenizers and transformers.js disagree on
+ * regex semantics (\s on U+0085 / U+FEFF, (?i) on U+017F) jlora follows Rust, which produced
+ * the models' training data.
  */
 public final class Tokenizer {
     private final TextNormalizer normalizer; // null: none
