@@ -8,7 +8,10 @@ import java.util.SplittableRandom;
  * The tokenizer test corpus: fixed strings that hit known hard cases, plus random strings
  * mixed from the same alphabets. Left out on purpose: U+0085 and U+FEFF (\s in Rust's regex,
  * which jlora follows, differs from JavaScript's there) and U+017F long s (Rust's (?i) folds
- * it to 's', transformers.js's rewritten contraction group does not).
+ * it to 's', transformers.js's rewritten contraction group does not). A one-off comparison
+ * with HF tokenizers 0.23.2 (the Rust library, via its Python wheel) on 6,052 strings from
+ * this corpus plus 3,000 strings dense in exactly those code points gave identical ids for
+ * all three files, with and without special tokens (2026-11-24).
  */
 final class TestStrings {
     private TestStrings() {}
