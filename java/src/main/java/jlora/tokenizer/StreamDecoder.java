@@ -37,6 +37,15 @@ public final class StreamDecoder {
         return "";
     }
 
+    /** Text still held back at the end of the stream (an incomplete character shows as U+FFFD). */
+    public String flush() {
+        if (readIndex == size) return "";
+        String before = prefixIndex == readIndex ? "" : decode(prefixIndex, readIndex);
+        String now = decode(prefixIndex, size);
+        prefixIndex = readIndex = size;
+        return now.startsWith(before) ? now.substring(before.length()) : now;
+    }
+
     private String decode(int from, int to) {
         return tokenizer.decode(Arrays.copyOfRange(ids, from, to), skipSpecial, false);
     }

@@ -32,6 +32,7 @@ class StreamDecoderTest {
                 assertFalse(piece.contains("\uFFFD"), model + " piece " + TestStrings.escape(piece) + " of " + TestStrings.escape(s) + " seed " + seed);
                 sb.append(piece);
             }
+            sb.append(sd.flush());
             String want = ids.length == 0 ? "" : tok.decode(ids, false, false);
             assertEquals(TestStrings.escape(want), TestStrings.escape(sb.toString()), model + " s=" + TestStrings.escape(s) + " seed " + seed);
         }
