@@ -203,8 +203,10 @@ final class BpeModel {
             int i = (int) top;
             if (ids[i] == DEAD) continue;
             int j = next[i];
-            if (j < 0 || merges.rank(ids[i], ids[j]) != r) continue; // stale entry
-            ids[i] = merges.result(r);
+            if (j < 0) continue;
+            long found = merges.find(ids[i], ids[j]);
+            if (found < 0 || (int) (found >>> 32) != r) continue; // stale entry
+            ids[i] = (int) found;
             len[i] += len[j];
             ids[j] = DEAD;
             int k = next[j];

