@@ -21,6 +21,11 @@ int fail_argument(const char* what) {
     return JL_ERR_ARGUMENT;
 }
 
+int fail_range(const char* what) {
+    std::snprintf(last_error, sizeof last_error, "%s", what);
+    return JL_ERR_OUT_OF_RANGE;
+}
+
 void clear_error() { last_error[0] = '\0'; }
 
 }  // namespace jlora
@@ -30,5 +35,6 @@ extern "C" const char* jl_last_error(void) { return last_error; }
 extern "C" const char* jl_error_name(int status) {
     if (status == JL_OK) return "ok";
     if (status == JL_ERR_ARGUMENT) return "invalid argument";
+    if (status == JL_ERR_OUT_OF_RANGE) return "out of range";
     return cudaGetErrorName(static_cast<cudaError_t>(status));
 }

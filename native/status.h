@@ -10,6 +10,8 @@ namespace jlora {
 int fail_cuda(const char* what, cudaError_t err);
 // Records "<what>" and returns JL_ERR_ARGUMENT.
 int fail_argument(const char* what);
+// Records "<what>" and returns JL_ERR_OUT_OF_RANGE.
+int fail_range(const char* what);
 void clear_error();
 
 }  // namespace jlora

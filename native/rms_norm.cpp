@@ -1,0 +1,42 @@
+// C ABI over cuda/rms_norm.cu.
+#include "jlora_cuda.h"
+#include "status.h"
+#include "../cuda/rms_norm.cuh"
+
+namespace {
+
+// rows: one block each (grid.x < 2^31); slices of the dWeight pass on grid.y (< 65536).
+bool bad_shape(int64_t rows, int64_t dim) {
+    return rows < 0 || dim <= 0 || rows > 0x7FFFFFFF ||
+           (rows + jlora::kRmsRowsPerSlice - 1) / jlora::kRmsRowsPerSlice > 65535;
+}
+
+}  // namespace
+
+extern "C" {
+
+int jl_rms_norm_forward(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* out,
+                        float* rstd, void* stream) {
+    if (bad_shape(rows, dim)) return jlora::fail_argument("jl_rms_norm_forward: rows must be in [0, 4194240], dim positive");
+    if (rows > 0 && (!x || !weight || !out || !rstd)) return jlora::fail_argument("jl_rms_norm_forward: null pointer");
+    JL_CHECK(jlora::rms_norm_forward(x, weight, eps, rows, dim, out, rstd, static_cast<cudaStream_t>(stream)));
+    return JL_OK;
+}
+
+int64_t jl_rms_norm_workspace_bytes(int64_t rows, int64_t dim) {
+    if (bad_shape(rows, dim)) return -1;
+    return 4 * jlora::rms_norm_workspace_floats(rows, dim);
+}
+
+int jl_rms_norm_backward(const float* dout, const float* x, const float* weight, const float* rstd, int64_t rows,
+                         int64_t dim, float* dx, float* dweight, float* workspace, void* stream) {
+    if (bad_shape(rows, dim)) return jlora::fail_argument("jl_rms_norm_backward: rows must be in [0, 4194240], dim positive");
+    if (rows > 0 && (!dout || !x || !weight || !rstd || !dx || (dweight && !workspace))) {
+        return jlora::fail_argument("jl_rms_norm_backward: null pointer (workspace is needed with dweight)");
+    }
+    JL_CHECK(jlora::rms_norm_backward(dout, x, weight, rstd, rows, dim, dx, dweight, workspace,
+                                      static_cast<cudaStream_t>(stream)));
+    return JL_OK;
+}
+
+}  // extern "C"
