@@ -1,6 +1,6 @@
 // NF4 (+ double quant) → bf16 dequantization into the scratch buffer the LoRA GEMM reads.
 //
-// Must match jlora.quant.Nf4Tensor#dequantize(BF16) bit for bit (Nf4DequantTest compares
+// Must match jlora.quant.Nf4Tensor#dequantize(BF16) bit for bit (Nf4DequantKernelsTest compares
 // every element exactly): with double quant the block scale is first rebuilt as
 // DoubleQuant.dequantize does, absmax = fl(fl(code8[q] * nested[b / 256]) + offset) (two
 // roundings, so __fmul_rn / __fadd_rn: an FMA would round once and differ), then each element

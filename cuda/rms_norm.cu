@@ -1,6 +1,6 @@
 // RMSNorm forward / backward over f32 rows [rows, dim] with an f32 weight [dim].
 //
-// Matches jlora.backend.cpu.CpuRmsNorm (RmsNormTest: fp32, |Δ| ≤ 1e-5 · (|want| + 1)):
+// Matches jlora.backend.cpu.CpuRmsNorm (RmsNormKernelsTest: fp32, |Δ| ≤ 1e-5 · (|want| + 1)):
 // r = 1 / sqrt(Σx²/D + eps) (correctly rounded sqrt and division, as the CPU's double sqrt
 // rounded), y = x · r · w; backward dx = r·g·w − x · r³/D · Σ g·w·x. Sums are fp32 in a
 // different order than the CPU's vector lanes, hence a tolerance rather than bits.

@@ -1,6 +1,6 @@
 // Rotary position embedding, rotate-half layout, forward (sign +1) and backward (sign −1).
 //
-// Matches jlora.backend.cpu.CpuRope#apply (RopeTest: fp32, |Δ| ≤ 1e-5 · (|want| + 1)):
+// Matches jlora.backend.cpu.CpuRope#apply (RopeKernelsTest: fp32, |Δ| ≤ 1e-5 · (|want| + 1)):
 // angle = fl(float(pos) · inv_freq[j]) in fp32 as HF and the CPU form it; cos and sin of that
 // float in double, rounded to float, then times the attention scaling (YaRN / LongRoPE);
 // y_j = x_j·c − x_{j+h}·s, y_{j+h} = x_{j+h}·c + x_j·s with every product and sum rounded

@@ -1,7 +1,7 @@
 // SwiGLU over f32: out = silu(g) · u = g · σ(g) · u; backward
 // du = d · g · σ(g), dg = d · u · σ(g) · (1 + g · (1 − σ(g))).
 //
-// Matches jlora.backend.cpu.CpuElementwise#swiglu / #swigluBackward (SwigluTest: fp32,
+// Matches jlora.backend.cpu.CpuElementwise#swiglu / #swigluBackward (SwigluKernelsTest: fp32,
 // |Δ| ≤ 1e-5 · (|want| + 1)). The CPU takes σ in double then rounds; here σ = 1 / (1 + expf(−g))
 // in fp32 (expf, __fdividef: a few ulp): a few ulp from the CPU's σ, far inside the bound, and no
 // double-precision exp in a memory-bound loop. Products in the CPU's left-to-right order,
