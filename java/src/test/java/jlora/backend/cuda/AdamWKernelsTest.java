@@ -36,7 +36,7 @@ class AdamWKernelsTest {
         AdamWKernels k = new AdamWKernels(api);
         AdamWKernels.Hyper h = new AdamWKernels.Hyper(2e-4f, 0.9f, 0.999f, 1e-8f, 0.01f);
         float maxNorm = 1.0f;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             float[] p0 = GpuParity.gaussian(r, n, 0.05);
             double[] p = new double[n], m = new double[n], v = new double[n];
             for (int i = 0; i < n; i++) p[i] = p0[i];

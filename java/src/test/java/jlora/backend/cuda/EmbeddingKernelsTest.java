@@ -39,7 +39,7 @@ class EmbeddingKernelsTest {
     private void check(long seed, SplittableRandom r, int vocab, int dim, int tokens) {
         String ctx = String.format("seed=%d vocab=%d dim=%d tokens=%d", seed, vocab, dim, tokens);
         CpuBackend cpu = new CpuBackend();
-        try (Arena arena = Arena.ofConfined(); EmbeddingKernels k = new EmbeddingKernels(api)) {
+        try (Arena arena = Arena.ofShared(); EmbeddingKernels k = new EmbeddingKernels(api)) {
             float[] table = GpuParity.gaussian(r, vocab * dim, 1.0), g = GpuParity.gaussian(r, tokens * dim, 1.0);
             float[] dTable0 = GpuParity.gaussian(r, vocab * dim, 1.0);
             int[] ids = new int[tokens];
@@ -68,7 +68,7 @@ class EmbeddingKernelsTest {
     @Test
     void idOutsideTheVocabularyIsAnErrorNamingThePosition() {
         int vocab = 10, dim = 8, tokens = 6;
-        try (Arena arena = Arena.ofConfined(); EmbeddingKernels k = new EmbeddingKernels(api);
+        try (Arena arena = Arena.ofShared(); EmbeddingKernels k = new EmbeddingKernels(api);
                 DeviceBuffer table = GpuParity.upload(api, arena, new float[vocab * dim]);
                 DeviceBuffer ids = GpuParity.upload(api, GpuParity.i32(arena, new int[] {1, 2, 10, 3, -1, 12}));
                 DeviceBuffer out = new DeviceBuffer(api, 4L * tokens * dim)) {

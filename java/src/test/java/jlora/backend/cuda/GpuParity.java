@@ -15,7 +15,8 @@ import jlora.tensor.Tensor;
  * as the reason), host ⇄ device copies of tensors, output poisoning and the comparison.
  * Outputs are filled with {@link #POISONS} before each run: 0xFF makes every f32 / bf16 a NaN
  * (an element the kernel never wrote fails, NaN never passes), 0xA5 a finite value that
- * cannot match by chance in both runs.
+ * cannot match by chance in both runs. Tests allocate host tensors from a shared arena: the
+ * CPU backend's loops run on pool threads.
  */
 final class GpuParity {
     static final int[] POISONS = {0xFF, 0xA5};

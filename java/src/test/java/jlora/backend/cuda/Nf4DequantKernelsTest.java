@@ -43,7 +43,7 @@ class Nf4DequantKernelsTest {
     }
 
     private void check(long seed, SplittableRandom r, long[] dims, int blocksize, boolean dq) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Shape shape = Shape.of(dims);
             int n = Math.toIntExact(shape.numel());
             // Per-row scales spread over a few decades so the absmax codes use their range.

@@ -40,7 +40,7 @@ class RmsNormKernelsTest {
         CpuBackend cpu = new CpuBackend();
         RmsNormKernels k = new RmsNormKernels(api);
         float eps = 1e-6f;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             float[] x = GpuParity.gaussian(r, rows * dim, 2.0), w = GpuParity.gaussian(r, dim, 1.0);
             float[] g = GpuParity.gaussian(r, rows * dim, 1.0), dw0 = GpuParity.gaussian(r, dim, 1.0);
             Tensor xt = GpuParity.f32(arena, x, rows, dim), wt = GpuParity.f32(arena, w, dim);

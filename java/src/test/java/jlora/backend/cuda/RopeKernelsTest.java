@@ -45,7 +45,7 @@ class RopeKernelsTest {
         for (int j = 0; j < half; j++) invFreq[j] = (float) (1.0 / Math.pow(1e6, 2.0 * j / (2 * half)));
         int[] pos = new int[tokens];
         for (int t = 0; t < tokens; t++) pos[t] = r.nextInt(1 << 17);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             float[] x = GpuParity.gaussian(r, n, 1.0), g = GpuParity.gaussian(r, n, 1.0);
             Tensor xt = GpuParity.f32(arena, x, tokens, heads, dh), gt = GpuParity.f32(arena, g, tokens, heads, dh);
             Tensor pt = GpuParity.i32(arena, pos);

@@ -33,7 +33,7 @@ class SwigluKernelsTest {
     private void check(long seed, SplittableRandom r, int n) {
         CpuBackend cpu = new CpuBackend();
         SwigluKernels k = new SwigluKernels(api);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             float[] gate = new float[n];
             for (int i = 0; i < n; i++) gate[i] = (float) (r.nextBoolean() ? r.nextGaussian() * 3 : r.nextDouble(-30, 30));
             float[] up = GpuParity.gaussian(r, n, 1.0), d = GpuParity.gaussian(r, n, 1.0);
