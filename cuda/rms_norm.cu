@@ -5,11 +5,16 @@
 // rounded), y = x · r · w; backward dx = r·g·w − x · r³/D · Σ g·w·x. Sums are fp32 in a
 // different order than the CPU's vector lanes, hence a tolerance rather than bits.
 //
+// Activations (x, y, dy, dx) are f32 or bf16 (the CUDA backend's); weight, rstd and dWeight
+// stay f32. bf16 loads widen exactly, every sum is fp32, each bf16 output is rounded once
+// (bf16 parity bound 1e-2 relative).
+//
 // One block per row; the row sums go through block_sum (fixed tree, deterministic).
 // dWeight is two passes without float atomics: pass 1 writes per-slice partial sums over
 // kRmsRowsPerSlice rows into the workspace (one thread per column, coalesced), pass 2 adds
 // the slices in order into dWeight. The same inputs give the same bits on every run.
 #include "rms_norm.cuh"
+#include "elem.cuh"
 #include "launch.cuh"
 
 namespace jlora {
@@ -17,40 +22,46 @@ namespace {
 
 constexpr int kThreads = 256;
 
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-rms_forward_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t dim,
-                   float* __restrict__ y, float* __restrict__ rstd) {
+rms_forward_kernel(const T* __restrict__ x, const float* __restrict__ w, float eps, int64_t dim,
+                   T* __restrict__ y, float* __restrict__ rstd) {
     const int64_t o = int64_t(blockIdx.x) * dim;
     float ss = 0.0f;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss = fmaf(x[o + i], x[o + i], ss);
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float xi = ld(x, o + i);
+        ss = fmaf(xi, xi, ss);
+    }
     ss = block_sum(ss);
     const float r = 1.0f / sqrtf(ss / float(dim) + eps);
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[o + i] = __fmul_rn(__fmul_rn(x[o + i], r), w[i]);
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) st(y, o + i, __fmul_rn(__fmul_rn(ld(x, o + i), r), w[i]));
 }
 
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-rms_backward_dx_kernel(const float* __restrict__ g, const float* __restrict__ x, const float* __restrict__ w,
-                       const float* __restrict__ rstd, int64_t dim, float* __restrict__ dx) {
+rms_backward_dx_kernel(const T* __restrict__ g, const T* __restrict__ x, const float* __restrict__ w,
+                       const float* __restrict__ rstd, int64_t dim, T* __restrict__ dx) {
     const int64_t o = int64_t(blockIdx.x) * dim;
     float dot = 0.0f;
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dot = fmaf(g[o + i] * w[i], x[o + i], dot);
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dot = fmaf(ld(g, o + i) * w[i], ld(x, o + i), dot);
     dot = block_sum(dot);
     const float r = rstd[blockIdx.x];
     const float c = r * r * r * dot / float(dim);
-    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dx[o + i] = r * g[o + i] * w[i] - c * x[o + i];
+    for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) st(dx, o + i, r * ld(g, o + i) * w[i] - c * ld(x, o + i));
 }
 
 // grid (ceil(dim / kThreads), slices): partial[slice][i] = Σ over the slice's rows of g·x·r.
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-rms_dweight_partial_kernel(const float* __restrict__ g, const float* __restrict__ x, const float* __restrict__ rstd,
+rms_dweight_partial_kernel(const T* __restrict__ g, const T* __restrict__ x, const float* __restrict__ rstd,
                            int64_t rows, int64_t dim, float* __restrict__ partial) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= dim) return;
     const int64_t t0 = blockIdx.y * kRmsRowsPerSlice;
     const int64_t t1 = t0 + kRmsRowsPerSlice < rows ? t0 + kRmsRowsPerSlice : rows;
     float s = 0.0f;
-    for (int64_t t = t0; t < t1; t++) s = fmaf(g[t * dim + i] * x[t * dim + i], rstd[t], s);
+    for (int64_t t = t0; t < t1; t++) s = fmaf(ld(g, t * dim + i) * ld(x, t * dim + i), rstd[t], s);
     partial[blockIdx.y * dim + i] = s;
 }
 
@@ -63,18 +74,17 @@ rms_dweight_sum_kernel(const float* __restrict__ partial, int64_t slices, int64_
     dw[i] += s;
 }
 
-}  // namespace
-
-cudaError_t rms_norm_forward(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
-                             float* out, float* rstd, cudaStream_t stream) {
+template <typename T>
+cudaError_t forward(const T* x, const float* weight, float eps, int64_t rows, int64_t dim, T* out, float* rstd,
+                    cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     rms_forward_kernel<<<unsigned(rows), kThreads, 0, stream>>>(x, weight, eps, dim, out, rstd);
     return cudaGetLastError();
 }
 
-cudaError_t rms_norm_backward(const float* dout, const float* x, const float* weight, const float* rstd,
-                              int64_t rows, int64_t dim, float* dx, float* dweight, float* workspace,
-                              cudaStream_t stream) {
+template <typename T>
+cudaError_t backward(const T* dout, const T* x, const float* weight, const float* rstd, int64_t rows, int64_t dim,
+                     T* dx, float* dweight, float* workspace, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     rms_backward_dx_kernel<<<unsigned(rows), kThreads, 0, stream>>>(dout, x, weight, rstd, dim, dx);
     cudaError_t err = cudaGetLastError();
@@ -85,6 +95,29 @@ cudaError_t rms_norm_backward(const float* dout, const float* x, const float* we
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
     rms_dweight_sum_kernel<<<cols, kThreads, 0, stream>>>(workspace, slices, dim, dweight);
     return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t rms_norm_forward(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* out,
+                             float* rstd, cudaStream_t stream) {
+    return forward(x, weight, eps, rows, dim, out, rstd, stream);
+}
+
+cudaError_t rms_norm_forward(const uint16_t* x, const float* weight, float eps, int64_t rows, int64_t dim,
+                             uint16_t* out, float* rstd, cudaStream_t stream) {
+    return forward(x, weight, eps, rows, dim, out, rstd, stream);
+}
+
+cudaError_t rms_norm_backward(const float* dout, const float* x, const float* weight, const float* rstd, int64_t rows,
+                              int64_t dim, float* dx, float* dweight, float* workspace, cudaStream_t stream) {
+    return backward(dout, x, weight, rstd, rows, dim, dx, dweight, workspace, stream);
+}
+
+cudaError_t rms_norm_backward(const uint16_t* dout, const uint16_t* x, const float* weight, const float* rstd,
+                              int64_t rows, int64_t dim, uint16_t* dx, float* dweight, float* workspace,
+                              cudaStream_t stream) {
+    return backward(dout, x, weight, rstd, rows, dim, dx, dweight, workspace, stream);
 }
 
 }  // namespace jlora

@@ -9,9 +9,13 @@
 // Dims past 2·half are copied. Every scaling type reduces to (inv_freq, scaling), which the
 // caller computes (jlora.model's RoPE parameters), so one kernel serves all of them.
 //
+// x / out are f32 or bf16 (the CUDA backend's q and k); bf16 widens exactly, the rotation is
+// fp32 and each output is rounded once (bf16 parity bound 1e-2 relative).
+//
 // One block per token: the block computes its half cos / sin pairs once into shared memory
 // (the double-precision trigonometry is per token, not per head), then all heads' pairs.
 #include "rope.cuh"
+#include "elem.cuh"
 #include "launch.cuh"
 
 namespace jlora {
@@ -24,9 +28,10 @@ constexpr int kThreads = 256;
 // the float rounding that follows.
 constexpr double kInvPi = 0.318309886183790671537767526745;
 
+template <typename T>
 __global__ void __launch_bounds__(kThreads)
-rope_kernel(const float* x, const int32_t* __restrict__ positions, const float* __restrict__ inv_freq, int half,
-            int heads, int head_dim, float scaling, float sign, float* out) {
+rope_kernel(const T* x, const int32_t* __restrict__ positions, const float* __restrict__ inv_freq, int half,
+            int heads, int head_dim, float scaling, float sign, T* out) {
     __shared__ float cs[kRopeMaxHalf], sn[kRopeMaxHalf];
     const int64_t t = blockIdx.x;
     const float pos = float(positions[t]);
@@ -42,18 +47,27 @@ rope_kernel(const float* x, const int32_t* __restrict__ positions, const float* 
     for (int k = threadIdx.x; k < heads * half; k += blockDim.x) {
         const int h = k / half, j = k - h * half;
         const int64_t o = base + int64_t(h) * head_dim;
-        const float x1 = x[o + j], x2 = x[o + j + half];
-        out[o + j] = __fsub_rn(__fmul_rn(x1, cs[j]), __fmul_rn(x2, sn[j]));
-        out[o + j + half] = __fadd_rn(__fmul_rn(x2, cs[j]), __fmul_rn(x1, sn[j]));
+        const float x1 = ld(x, o + j), x2 = ld(x, o + j + half);
+        st(out, o + j, __fsub_rn(__fmul_rn(x1, cs[j]), __fmul_rn(x2, sn[j])));
+        st(out, o + j + half, __fadd_rn(__fmul_rn(x2, cs[j]), __fmul_rn(x1, sn[j])));
     }
     const int rest = head_dim - 2 * half;
     if (rest > 0) {
         for (int k = threadIdx.x; k < heads * rest; k += blockDim.x) {
             const int h = k / rest;
             const int64_t o = base + int64_t(h) * head_dim + 2 * half + (k - h * rest);
-            out[o] = x[o];
+            out[o] = x[o];  // a copy: exact in either type
         }
     }
+}
+
+template <typename T>
+cudaError_t apply(const T* x, const int32_t* positions, const float* inv_freq, int32_t half, int64_t tokens,
+                  int32_t heads, int32_t head_dim, float scaling, int32_t sign, T* out, cudaStream_t stream) {
+    if (tokens <= 0) return cudaSuccess;
+    rope_kernel<<<unsigned(tokens), kThreads, 0, stream>>>(x, positions, inv_freq, half, heads, head_dim, scaling,
+                                                           sign < 0 ? -1.0f : 1.0f, out);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -61,10 +75,13 @@ rope_kernel(const float* x, const int32_t* __restrict__ positions, const float* 
 cudaError_t rope_apply(const float* x, const int32_t* positions, const float* inv_freq, int32_t half,
                        int64_t tokens, int32_t heads, int32_t head_dim, float scaling, int32_t sign,
                        float* out, cudaStream_t stream) {
-    if (tokens <= 0) return cudaSuccess;
-    rope_kernel<<<unsigned(tokens), kThreads, 0, stream>>>(x, positions, inv_freq, half, heads, head_dim, scaling,
-                                                           sign < 0 ? -1.0f : 1.0f, out);
-    return cudaGetLastError();
+    return apply(x, positions, inv_freq, half, tokens, heads, head_dim, scaling, sign, out, stream);
+}
+
+cudaError_t rope_apply(const uint16_t* x, const int32_t* positions, const float* inv_freq, int32_t half,
+                       int64_t tokens, int32_t heads, int32_t head_dim, float scaling, int32_t sign,
+                       uint16_t* out, cudaStream_t stream) {
+    return apply(x, positions, inv_freq, half, tokens, heads, head_dim, scaling, sign, out, stream);
 }
 
 }  // namespace jlora

@@ -15,6 +15,10 @@ constexpr int kRopeMaxHalf = 512;
 cudaError_t rope_apply(const float* x, const int32_t* positions, const float* inv_freq, int32_t half,
                        int64_t tokens, int32_t heads, int32_t head_dim, float scaling, int32_t sign,
                        float* out, cudaStream_t stream);
+// bf16 x / out (uint16_t bits), fp32 inside.
+cudaError_t rope_apply(const uint16_t* x, const int32_t* positions, const float* inv_freq, int32_t half,
+                       int64_t tokens, int32_t heads, int32_t head_dim, float scaling, int32_t sign,
+                       uint16_t* out, cudaStream_t stream);
 
 }  // namespace jlora
 

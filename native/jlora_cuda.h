@@ -22,6 +22,12 @@ enum {
     JL_ERR_OUT_OF_RANGE = -2,  // data out of range, found on the device (a token id past the vocabulary)
 };
 
+// Element type of activation buffers passed as void* (jlora.backend.cuda.KernelDType).
+enum {
+    JL_DTYPE_F32 = 0,
+    JL_DTYPE_BF16 = 1,  // uint16 bit patterns, rounded to nearest even on store
+};
+
 // Fixed layout mirrored by CudaDevices.INFO_LAYOUT on the Java side: 256 name bytes,
 // four int32, four int64 (no padding; 304 bytes).
 typedef struct jl_device_info {
@@ -80,31 +86,36 @@ JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
 
-// cuda/rms_norm.cu, f32 [rows, dim]. Backward: dweight (may be null) += Σ_t g·x·r, using
+// cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
+// dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
 // jl_rms_norm_workspace_bytes(rows, dim) bytes of device workspace.
-JL_API int jl_rms_norm_forward(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
-                               float* out, float* rstd, void* stream);
+JL_API int jl_rms_norm_forward(const void* x, const float* weight, float eps, int64_t rows, int64_t dim, void* out,
+                               float* rstd, int32_t dtype, void* stream);
 JL_API int64_t jl_rms_norm_workspace_bytes(int64_t rows, int64_t dim);
-JL_API int jl_rms_norm_backward(const float* dout, const float* x, const float* weight, const float* rstd,
-                                int64_t rows, int64_t dim, float* dx, float* dweight, float* workspace,
-                                void* stream);
+JL_API int jl_rms_norm_backward(const void* dout, const void* x, const float* weight, const float* rstd,
+                                int64_t rows, int64_t dim, void* dx, float* dweight, float* workspace,
+                                int32_t dtype, void* stream);
 
-// cuda/rope.cu, f32 [tokens, heads, head_dim]; sign +1 forward, -1 backward; out may be x.
-JL_API int jl_rope(const float* x, const int32_t* positions, const float* inv_freq, int32_t half, int64_t tokens,
-                   int32_t heads, int32_t head_dim, float scaling, int32_t sign, float* out, void* stream);
+// cuda/rope.cu, x / out of type dtype [tokens, heads, head_dim]; sign +1 forward, -1
+// backward; out may be x.
+JL_API int jl_rope(const void* x, const int32_t* positions, const float* inv_freq, int32_t half, int64_t tokens,
+                   int32_t heads, int32_t head_dim, float scaling, int32_t sign, void* out, int32_t dtype,
+                   void* stream);
 
-// cuda/swiglu.cu, f32.
-JL_API int jl_swiglu_forward(const float* gate, const float* up, int64_t n, float* out, void* stream);
-JL_API int jl_swiglu_backward(const float* dout, const float* gate, const float* up, int64_t n, float* dgate,
-                              float* dup, void* stream);
+// cuda/swiglu.cu, every buffer of type dtype.
+JL_API int jl_swiglu_forward(const void* gate, const void* up, int64_t n, void* out, int32_t dtype, void* stream);
+JL_API int jl_swiglu_backward(const void* dout, const void* gate, const void* up, int64_t n, void* dgate, void* dup,
+                              int32_t dtype, void* stream);
 
-// cuda/embedding.cu, f32 table [vocab, dim], i32 ids [tokens]. The forward synchronizes the
-// stream to check the ids: an id outside [0, vocab) returns JL_ERR_OUT_OF_RANGE naming the
-// first such position (its output row is zeros). bad: 8 bytes of device scratch.
-JL_API int jl_embedding_forward(const float* table, const int32_t* ids, int64_t tokens, int64_t vocab, int64_t dim,
-                                float* out, uint64_t* bad, void* stream);
-JL_API int jl_embedding_backward(const int32_t* ids, const float* dout, int64_t tokens, int64_t vocab,
-                                 int64_t dim, float* dtable, void* stream);
+// cuda/embedding.cu, table [vocab, dim] and out [tokens, dim] of type dtype, i32 ids
+// [tokens]. The forward synchronizes the stream to check the ids: an id outside [0, vocab)
+// returns JL_ERR_OUT_OF_RANGE naming the first such position (its output row is zeros).
+// bad: 8 bytes of device scratch. The backward takes dout of type dtype and adds into an f32
+// dtable.
+JL_API int jl_embedding_forward(const void* table, const int32_t* ids, int64_t tokens, int64_t vocab, int64_t dim,
+                                void* out, uint64_t* bad, int32_t dtype, void* stream);
+JL_API int jl_embedding_backward(const int32_t* ids, const void* dout, int64_t tokens, int64_t vocab, int64_t dim,
+                                 float* dtable, int32_t dtype, void* stream);
 
 // cuda/adamw.cu. One AdamW step (torch.optim.AdamW, step >= 1) over flat f32 buffers; grad
 // is scaled by *grad_scale (device) when not null. jl_grad_norm writes out[0] = ||grad||,

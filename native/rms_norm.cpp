@@ -15,11 +15,19 @@ bool bad_shape(int64_t rows, int64_t dim) {
 
 extern "C" {
 
-int jl_rms_norm_forward(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* out,
-                        float* rstd, void* stream) {
+int jl_rms_norm_forward(const void* x, const float* weight, float eps, int64_t rows, int64_t dim, void* out,
+                        float* rstd, int32_t dtype, void* stream) {
+    if (int rc = jlora::check_dtype("jl_rms_norm_forward", dtype)) return rc;
     if (bad_shape(rows, dim)) return jlora::fail_argument("jl_rms_norm_forward: rows must be in [0, 4194240], dim positive");
     if (rows > 0 && (!x || !weight || !out || !rstd)) return jlora::fail_argument("jl_rms_norm_forward: null pointer");
-    JL_CHECK(jlora::rms_norm_forward(x, weight, eps, rows, dim, out, rstd, static_cast<cudaStream_t>(stream)));
+    cudaStream_t s = static_cast<cudaStream_t>(stream);
+    if (dtype == JL_DTYPE_BF16) {
+        JL_CHECK(jlora::rms_norm_forward(static_cast<const uint16_t*>(x), weight, eps, rows, dim,
+                                         static_cast<uint16_t*>(out), rstd, s));
+    } else {
+        JL_CHECK(jlora::rms_norm_forward(static_cast<const float*>(x), weight, eps, rows, dim, static_cast<float*>(out),
+                                         rstd, s));
+    }
     return JL_OK;
 }
 
@@ -28,14 +36,21 @@ int64_t jl_rms_norm_workspace_bytes(int64_t rows, int64_t dim) {
     return 4 * jlora::rms_norm_workspace_floats(rows, dim);
 }
 
-int jl_rms_norm_backward(const float* dout, const float* x, const float* weight, const float* rstd, int64_t rows,
-                         int64_t dim, float* dx, float* dweight, float* workspace, void* stream) {
+int jl_rms_norm_backward(const void* dout, const void* x, const float* weight, const float* rstd, int64_t rows,
+                         int64_t dim, void* dx, float* dweight, float* workspace, int32_t dtype, void* stream) {
+    if (int rc = jlora::check_dtype("jl_rms_norm_backward", dtype)) return rc;
     if (bad_shape(rows, dim)) return jlora::fail_argument("jl_rms_norm_backward: rows must be in [0, 4194240], dim positive");
     if (rows > 0 && (!dout || !x || !weight || !rstd || !dx || (dweight && !workspace))) {
         return jlora::fail_argument("jl_rms_norm_backward: null pointer (workspace is needed with dweight)");
     }
-    JL_CHECK(jlora::rms_norm_backward(dout, x, weight, rstd, rows, dim, dx, dweight, workspace,
-                                      static_cast<cudaStream_t>(stream)));
+    cudaStream_t s = static_cast<cudaStream_t>(stream);
+    if (dtype == JL_DTYPE_BF16) {
+        JL_CHECK(jlora::rms_norm_backward(static_cast<const uint16_t*>(dout), static_cast<const uint16_t*>(x), weight,
+                                          rstd, rows, dim, static_cast<uint16_t*>(dx), dweight, workspace, s));
+    } else {
+        JL_CHECK(jlora::rms_norm_backward(static_cast<const float*>(dout), static_cast<const float*>(x), weight, rstd,
+                                          rows, dim, static_cast<float*>(dx), dweight, workspace, s));
+    }
     return JL_OK;
 }
 

@@ -26,6 +26,12 @@ int fail_range(const char* what) {
     return JL_ERR_OUT_OF_RANGE;
 }
 
+int check_dtype(const char* fn, int dtype) {
+    if (dtype == JL_DTYPE_F32 || dtype == JL_DTYPE_BF16) return JL_OK;
+    std::snprintf(last_error, sizeof last_error, "%s: dtype must be 0 (f32) or 1 (bf16), got %d", fn, dtype);
+    return JL_ERR_ARGUMENT;
+}
+
 void clear_error() { last_error[0] = '\0'; }
 
 }  // namespace jlora

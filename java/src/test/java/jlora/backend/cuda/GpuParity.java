@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import jlora.tensor.DType;
+import jlora.tensor.HalfFloats;
 import jlora.tensor.Shape;
 import jlora.tensor.Tensor;
 
@@ -33,6 +34,39 @@ final class GpuParity {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
         return v;
+    }
+
+    /** The activation types the kernels take; each parity test runs both. */
+    static final DType[] ACTIVATIONS = {DType.F32, DType.BF16};
+
+    /** Parity bounds: fp32 1e-5, bf16 (one rounding of the fp32 result, ≤ 2^-9 relative) 1e-2. */
+    static double tolerance(DType t) {
+        return t == DType.BF16 ? 1e-2 : 1e-5;
+    }
+
+    /** The values as {@code t} holds them: rounded to bf16 (RNE) for BF16, unchanged for F32. */
+    static float[] representable(DType t, float[] v) {
+        if (t != DType.BF16) return v;
+        float[] r = new float[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(v[i]));
+        return r;
+    }
+
+    static Tensor tensor(Arena arena, DType t, float[] v, long... dims) {
+        return Tensor.of(t, Shape.of(dims), v, arena);
+    }
+
+    /** {@code n} elements of type {@code t} from the device, widened to float. */
+    static float[] download(Arena arena, DeviceBuffer b, DType t, int n) {
+        if (t == DType.F32) return downloadF32(arena, b, n);
+        short[] bits = downloadU16(arena, b, n);
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = HalfFloats.bf16ToF32(bits[i]);
+        return f;
+    }
+
+    static long bytes(DType t, long n) {
+        return n * (t == DType.F32 ? 4 : 2);
     }
 
     static Tensor f32(Arena arena, float[] v, long... dims) {

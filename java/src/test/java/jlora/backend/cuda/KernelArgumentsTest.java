@@ -51,11 +51,13 @@ class KernelArgumentsTest {
     @Test
     void ropeRefusesBadSignAndTooFewHeadDims() {
         MethodHandle h = api.bindStatus("jl_rope", ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
-                JAVA_FLOAT, JAVA_INT, ADDRESS, ADDRESS);
+                JAVA_FLOAT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         MemorySegment p = MemorySegment.ofAddress(1 << 20);
-        assertArgumentError("jl_rope", "sign", () -> (int) h.invokeExact(p, p, p, 4, 3L, 2, 8, 1f, 0, p, NULL));
-        assertArgumentError("jl_rope", "2*half <= head_dim", () -> (int) h.invokeExact(p, p, p, 5, 3L, 2, 8, 1f, 1, p, NULL));
-        assertArgumentError("jl_rope", "half <= 512", () -> (int) h.invokeExact(p, p, p, 513, 3L, 2, 2048, 1f, 1, p, NULL));
+        assertArgumentError("jl_rope", "sign", () -> (int) h.invokeExact(p, p, p, 4, 3L, 2, 8, 1f, 0, p, 0, NULL));
+        assertArgumentError("jl_rope", "2*half <= head_dim", () -> (int) h.invokeExact(p, p, p, 5, 3L, 2, 8, 1f, 1, p, 0, NULL));
+        assertArgumentError("jl_rope", "half <= 512", () -> (int) h.invokeExact(p, p, p, 513, 3L, 2, 2048, 1f, 1, p, 1, NULL));
+        assertArgumentError("jl_rope", "dtype must be 0 (f32) or 1 (bf16), got 7",
+                () -> (int) h.invokeExact(p, p, p, 4, 3L, 2, 8, 1f, 1, p, 7, NULL));
     }
 
     @Test
@@ -79,12 +81,12 @@ class KernelArgumentsTest {
 
     @Test
     void emptyLaunchesSucceedWithoutTheDevice() {
-        MethodHandle sw = api.bindStatus("jl_swiglu_forward", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS);
-        api.run("jl_swiglu_forward", () -> (int) sw.invokeExact(NULL, NULL, 0L, NULL, NULL));
+        MethodHandle sw = api.bindStatus("jl_swiglu_forward", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS);
+        api.run("jl_swiglu_forward", () -> (int) sw.invokeExact(NULL, NULL, 0L, NULL, 1, NULL));
         MethodHandle emb = api.bindStatus("jl_embedding_forward", ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-                ADDRESS, ADDRESS, ADDRESS);
-        api.run("jl_embedding_forward", () -> (int) emb.invokeExact(NULL, NULL, 0L, 10L, 4L, NULL, NULL, NULL));
+                ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+        api.run("jl_embedding_forward", () -> (int) emb.invokeExact(NULL, NULL, 0L, 10L, 4L, NULL, NULL, 0, NULL));
         assertArgumentError("jl_embedding_forward", "null pointer",
-                () -> (int) emb.invokeExact(NULL, NULL, 3L, 10L, 4L, NULL, NULL, NULL));
+                () -> (int) emb.invokeExact(NULL, NULL, 3L, 10L, 4L, NULL, NULL, 0, NULL));
     }
 }
