@@ -1,4 +1,4 @@
-// SwiGLU over f32: out = silu(g) · u = g · σ(g) · u; backward
+// SwiGLU over f32 or bf16: out = silu(g) · u = g · σ(g) · u; backward
 // du = d · g · σ(g), dg = d · u · σ(g) · (1 + g · (1 − σ(g))).
 //
 // Matches jlora.backend.cpu.CpuElementwise#swiglu / #swigluBackward (SwigluKernelsTest: fp32,
