@@ -19,6 +19,13 @@ extern "C" {
 enum {
     JL_OK = 0,
     JL_ERR_ARGUMENT = -1,   // null pointer, negative size, bad device index
+    JL_ERR_OUT_OF_RANGE = -2,  // data out of range, found on the device (a token id past the vocabulary)
+};
+
+// Element type of activation buffers passed as void* (jlora.backend.cuda.KernelDType).
+enum {
+    JL_DTYPE_F32 = 0,
+    JL_DTYPE_BF16 = 1,  // uint16 bit patterns, rounded to nearest even on store
 };
 
 // Fixed layout mirrored by CudaDevices.INFO_LAYOUT on the Java side: 256 name bytes,
@@ -67,6 +74,57 @@ JL_API int jl_cast_bf16_to_f32(const uint16_t* src, float* dst, int64_t n, void*
 // The kernels' own rounding function run on the CPU over host memory: lets machines without
 // a GPU test the rule the GPU applies (CastRoundingTest).
 JL_API int jl_cast_f32_to_bf16_host(const float* src, uint16_t* dst, int64_t n);
+
+// cuda/nf4_dequant.cu: NF4 → bf16 (bit-exact with jlora.quant.Nf4Tensor#dequantize(BF16)).
+// packed: ceil(n/2) bytes, element 2i in the high nibble of byte i; out: n bf16. Both 16-byte
+// aligned; blocksize a multiple of 32. Plain: absmax f32 [ceil(n/blocksize)]. Double quant:
+// absmax_q u8 codes into nested_code f32[256], times nested_absmax[b / nested_blocksize],
+// plus offset.
+JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64_t n, int32_t blocksize,
+                               uint16_t* out, void* stream);
+JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
+                                  const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
+                                  int32_t blocksize, uint16_t* out, void* stream);
+
+// cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
+// dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
+// jl_rms_norm_workspace_bytes(rows, dim) bytes of device workspace.
+JL_API int jl_rms_norm_forward(const void* x, const float* weight, float eps, int64_t rows, int64_t dim, void* out,
+                               float* rstd, int32_t dtype, void* stream);
+JL_API int64_t jl_rms_norm_workspace_bytes(int64_t rows, int64_t dim);
+JL_API int jl_rms_norm_backward(const void* dout, const void* x, const float* weight, const float* rstd,
+                                int64_t rows, int64_t dim, void* dx, float* dweight, float* workspace,
+                                int32_t dtype, void* stream);
+
+// cuda/rope.cu, x / out of type dtype [tokens, heads, head_dim]; sign +1 forward, -1
+// backward; out may be x.
+JL_API int jl_rope(const void* x, const int32_t* positions, const float* inv_freq, int32_t half, int64_t tokens,
+                   int32_t heads, int32_t head_dim, float scaling, int32_t sign, void* out, int32_t dtype,
+                   void* stream);
+
+// cuda/swiglu.cu, every buffer of type dtype.
+JL_API int jl_swiglu_forward(const void* gate, const void* up, int64_t n, void* out, int32_t dtype, void* stream);
+JL_API int jl_swiglu_backward(const void* dout, const void* gate, const void* up, int64_t n, void* dgate, void* dup,
+                              int32_t dtype, void* stream);
+
+// cuda/embedding.cu, table [vocab, dim] and out [tokens, dim] of type dtype, i32 ids
+// [tokens]. The forward synchronizes the stream to check the ids: an id outside [0, vocab)
+// returns JL_ERR_OUT_OF_RANGE naming the first such position (its output row is zeros).
+// bad: 8 bytes of device scratch. The backward takes dout of type dtype and adds into an f32
+// dtable.
+JL_API int jl_embedding_forward(const void* table, const int32_t* ids, int64_t tokens, int64_t vocab, int64_t dim,
+                                void* out, uint64_t* bad, int32_t dtype, void* stream);
+JL_API int jl_embedding_backward(const int32_t* ids, const void* dout, int64_t tokens, int64_t vocab, int64_t dim,
+                                 float* dtable, int32_t dtype, void* stream);
+
+// cuda/adamw.cu. One AdamW step (torch.optim.AdamW, step >= 1) over flat f32 buffers; grad
+// is scaled by *grad_scale (device) when not null. jl_grad_norm writes out[0] = ||grad||,
+// out[1] = min(1, max_norm / (norm + 1e-6)); workspace: jl_grad_norm_workspace_bytes().
+JL_API int jl_adamw_step(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
+                         float beta2, float eps, float weight_decay, int64_t step, const float* grad_scale,
+                         void* stream);
+JL_API int64_t jl_grad_norm_workspace_bytes(void);
+JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* workspace, float* out, void* stream);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,17 @@ int fail_argument(const char* what) {
     return JL_ERR_ARGUMENT;
 }
 
+int fail_range(const char* what) {
+    std::snprintf(last_error, sizeof last_error, "%s", what);
+    return JL_ERR_OUT_OF_RANGE;
+}
+
+int check_dtype(const char* fn, int dtype) {
+    if (dtype == JL_DTYPE_F32 || dtype == JL_DTYPE_BF16) return JL_OK;
+    std::snprintf(last_error, sizeof last_error, "%s: dtype must be 0 (f32) or 1 (bf16), got %d", fn, dtype);
+    return JL_ERR_ARGUMENT;
+}
+
 void clear_error() { last_error[0] = '\0'; }
 
 }  // namespace jlora
@@ -30,5 +41,6 @@ extern "C" const char* jl_last_error(void) { return last_error; }
 extern "C" const char* jl_error_name(int status) {
     if (status == JL_OK) return "ok";
     if (status == JL_ERR_ARGUMENT) return "invalid argument";
+    if (status == JL_ERR_OUT_OF_RANGE) return "out of range";
     return cudaGetErrorName(static_cast<cudaError_t>(status));
 }

@@ -10,7 +10,11 @@ namespace jlora {
 int fail_cuda(const char* what, cudaError_t err);
 // Records "<what>" and returns JL_ERR_ARGUMENT.
 int fail_argument(const char* what);
+// Records "<what>" and returns JL_ERR_OUT_OF_RANGE.
+int fail_range(const char* what);
 void clear_error();
+// JL_OK for JL_DTYPE_F32 / JL_DTYPE_BF16, else records "<fn>: dtype must be ..." (JL_ERR_ARGUMENT).
+int check_dtype(const char* fn, int dtype);
 
 }  // namespace jlora
 

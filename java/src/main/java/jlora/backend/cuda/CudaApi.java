@@ -36,7 +36,10 @@ public final class CudaApi {
             setDevice, malloc, free, memcpyH2d, memcpyD2h, memcpyD2d, memsetD, synchronize,
             eventCreate, eventDestroy, eventRecord, eventElapsedMs, castF32ToBf16, castBf16ToF32, castF32ToBf16Host;
 
+    private final SymbolLookup symbols;
+
     CudaApi(SymbolLookup symbols) {
+        this.symbols = symbols;
         lastError = bind(symbols, "jl_last_error", FunctionDescriptor.of(ADDRESS));
         errorName = bind(symbols, "jl_error_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         runtimeVersion = bind(symbols, "jl_runtime_version", status(ADDRESS));
@@ -88,6 +91,18 @@ public final class CudaApi {
         return LINKER.downcallHandle(symbol, fd);
     }
 
+    /**
+     * Binds {@code int name(args...)} of the library: the kernel wrapper classes bind their own
+     * family's entry points with this, so that this class does not grow with every kernel.
+     */
+    MethodHandle bindStatus(String name, MemoryLayout... args) {
+        return bind(symbols, name, status(args));
+    }
+
+    MethodHandle bind(String name, FunctionDescriptor fd) {
+        return bind(symbols, name, fd);
+    }
+
     // --- status checking ---
 
     private void check(String function, int status) {
@@ -101,11 +116,11 @@ public final class CudaApi {
     }
 
     @FunctionalInterface
-    private interface Downcall<T> {
+    interface Downcall<T> {
         T invoke() throws Throwable;
     }
 
-    private static <T> T call(Downcall<T> downcall) {
+    static <T> T call(Downcall<T> downcall) {
         try {
             return downcall.invoke();
         } catch (RuntimeException | Error e) {
@@ -115,7 +130,8 @@ public final class CudaApi {
         }
     }
 
-    private void run(String function, Downcall<Integer> downcall) {
+    /** Runs a downcall returning a status; a non-zero one becomes a {@link CudaException}. */
+    void run(String function, Downcall<Integer> downcall) {
         check(function, call(downcall));
     }
 
