@@ -2,6 +2,7 @@ package jlora.data;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,12 +13,14 @@ import java.util.Objects;
  * One turn of a conversation in the OpenAI / Hugging Face messages format: {@code role} is
  * system, user, assistant or tool (readers validate it); {@code reasoning_content} is the
  * thinking text Qwen3-style templates render inside {@code <think>}; {@code tool_call_id}
- * and {@code name} identify the call a tool message answers.
+ * and {@code name} identify the call a tool message answers. Content given as OpenAI's list of
+ * text parts reads as their concatenation.
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record Message(
         @JsonProperty("role") String role,
-        @JsonProperty("content") String content,
+        @JsonProperty("content") @JsonInclude(JsonInclude.Include.ALWAYS)
+        @JsonDeserialize(using = ContentDeserializer.class) String content,
         @JsonProperty("tool_calls") List<ToolCall> toolCalls,
         @JsonProperty("reasoning_content") String reasoningContent,
         @JsonProperty("tool_call_id") String toolCallId,

@@ -3,6 +3,7 @@ package jlora.tokenizer;
 import jlora.UserError;
 import jlora.data.Conversation;
 import jlora.data.Message;
+import jlora.tokenizer.jinja.GenerationTag;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,9 @@ import java.util.Map;
  * e.g. the "\n" after {@code <|im_end|>}, which a model never generates because it stops at
  * the end token).
  *
+ * <p>A template with {@code {% generation %}} blocks (transformers' own marking, used by TRL's
+ * assistant_only_loss) is taken at its word instead: each block is a span.
+ *
  * <p><b>When a template breaks the assumption</b>, the turn gets no span and its index is
  * reported in {@link Result#unstableTurns()}. Qwen3 is the common case: a turn before the last
  * user query loses its {@code <think>} block once a later query exists, so the text that turn
@@ -49,6 +53,7 @@ public final class AssistantSpans {
     }
 
     static Result find(ChatTemplate template, Conversation conversation, Map<String, Object> extra) {
+        if (template.hasGenerationBlocks() && !containsMarks(conversation)) return fromGenerationBlocks(template, conversation, extra);
         List<Message> messages = conversation.messages();
         String full = template.render(conversation, false, extra);
         List<CharSpan> spans = new ArrayList<>();
@@ -71,6 +76,42 @@ public final class AssistantSpans {
             }
         }
         return new Result(full, List.copyOf(spans), List.copyOf(turns), List.copyOf(unstable));
+    }
+
+    /**
+     * A template with {@code {% generation %}} blocks says itself which text is the
+     * assistant's, as transformers' return_assistant_tokens_mask reads it: each block is a span,
+     * exactly, and prefix stability does not matter. Blocks map to assistant messages in order
+     * when their counts agree; otherwise their turn index is -1.
+     */
+    private static Result fromGenerationBlocks(ChatTemplate template, Conversation conversation, Map<String, Object> extra) {
+        String marked = template.renderMarked(conversation.messages(), conversation.tools(), false, extra);
+        StringBuilder text = new StringBuilder(marked.length());
+        List<CharSpan> spans = new ArrayList<>();
+        int open = -1;
+        for (int i = 0; i < marked.length(); i++) {
+            char ch = marked.charAt(i);
+            if (ch == GenerationTag.START) open = text.length();
+            else if (ch == GenerationTag.END) {
+                if (open >= 0 && text.length() > open) spans.add(new CharSpan(open, text.length()));
+                open = -1;
+            } else text.append(ch);
+        }
+        List<Integer> assistantTurns = new ArrayList<>();
+        for (int i = 0; i < conversation.messages().size(); i++) {
+            if (conversation.messages().get(i).role().equals("assistant")) assistantTurns.add(i);
+        }
+        List<Integer> turns = new ArrayList<>();
+        for (int k = 0; k < spans.size(); k++) turns.add(spans.size() == assistantTurns.size() ? assistantTurns.get(k) : -1);
+        return new Result(text.toString(), List.copyOf(spans), List.copyOf(turns), List.of());
+    }
+
+    private static boolean containsMarks(Conversation c) {
+        for (Message m : c.messages()) {
+            String s = m.content() == null ? "" : m.content();
+            if (s.indexOf(GenerationTag.START) >= 0 || s.indexOf(GenerationTag.END) >= 0) return true;
+        }
+        return false;
     }
 
     /** The generation prompt for turn i; an assistant-first conversation starts from "". */

@@ -6,6 +6,7 @@ import jlora.UserError;
 import jlora.data.Conversation;
 import jlora.data.Message;
 import jlora.tokenizer.jinja.TemplateRewriter;
+import jlora.tokenizer.jinja.GenerationTag;
 import jlora.tokenizer.jinja.TemplateEngine;
 
 import java.io.IOException;
@@ -40,16 +41,19 @@ public final class ChatTemplate {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TemplateEngine DEFAULT_ENGINE = new TemplateEngine(TemplateEngine.Limits.DEFAULT);
 
-    private final Map<String, String> templates;      // name -> rewritten source
+    private final Map<String, TemplateEngine.Compiled> templates;  // name -> parsed template
     private final Map<String, Object> specialTokens;
     private final String origin;
     private final TemplateEngine engine;
+    private final boolean generationBlocks;
 
-    private ChatTemplate(Map<String, String> templates, Map<String, Object> specialTokens, String origin, TemplateEngine engine) {
+    private ChatTemplate(Map<String, TemplateEngine.Compiled> templates, Map<String, Object> specialTokens, String origin,
+                         TemplateEngine engine) {
         this.templates = templates;
         this.specialTokens = specialTokens;
         this.origin = origin;
         this.engine = engine;
+        this.generationBlocks = templates.values().stream().anyMatch(TemplateEngine.Compiled::hasGenerationBlocks);
     }
 
     /** A template given as text, with the special tokens it may refer to. */
@@ -58,7 +62,8 @@ public final class ChatTemplate {
     }
 
     public static ChatTemplate of(String template, Map<String, String> specialTokens, String origin, TemplateEngine engine) {
-        return new ChatTemplate(Map.of("default", TemplateRewriter.rewrite(template)), new HashMap<>(specialTokens), origin, engine);
+        return new ChatTemplate(Map.of("default", engine.compile(TemplateRewriter.rewrite(template), origin)),
+                new HashMap<>(specialTokens), origin, engine);
     }
 
     /** The ChatML default, for models that ship no template. */
@@ -110,9 +115,12 @@ public final class ChatTemplate {
             templates.put("default", CHATML);
             origin = "built-in ChatML template (" + modelDir + " has none)";
         }
-        Map<String, String> rewritten = new LinkedHashMap<>();
-        templates.forEach((k, v) -> rewritten.put(k, TemplateRewriter.rewrite(v)));
-        return new ChatTemplate(rewritten, tokens, origin, DEFAULT_ENGINE);
+        Map<String, TemplateEngine.Compiled> compiled = new LinkedHashMap<>();
+        for (var e : templates.entrySet()) {
+            String name = templates.size() > 1 ? origin + " [" + e.getKey() + "]" : origin;
+            compiled.put(e.getKey(), DEFAULT_ENGINE.compile(TemplateRewriter.rewrite(e.getValue()), name));
+        }
+        return new ChatTemplate(compiled, tokens, origin, DEFAULT_ENGINE);
     }
 
     private static String tokenContent(JsonNode node) {
@@ -124,7 +132,8 @@ public final class ChatTemplate {
 
     /** The same special tokens with another template (a user's --chat-template file, say). */
     public ChatTemplate withTemplate(String template, String newOrigin) {
-        return new ChatTemplate(Map.of("default", TemplateRewriter.rewrite(template)), specialTokens, newOrigin, engine);
+        return new ChatTemplate(Map.of("default", engine.compile(TemplateRewriter.rewrite(template), newOrigin)),
+                specialTokens, newOrigin, engine);
     }
 
     /** Where the template came from, for messages. */
@@ -140,6 +149,16 @@ public final class ChatTemplate {
      */
     public String render(List<Message> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
                          Map<String, Object> extraContext) {
+        String out = renderMarked(messages, tools, addGenerationPrompt, extraContext);
+        return generationBlocks ? stripMarks(out) : out;
+    }
+
+    /** Whether the template marks assistant text with {@code {% generation %}} blocks. */
+    public boolean hasGenerationBlocks() { return generationBlocks; }
+
+    /** The render with any generation marks left in (see {@link GenerationTag}). */
+    String renderMarked(List<Message> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
+                        Map<String, Object> extraContext) {
         boolean hasTools = tools != null && !tools.isEmpty();
         Map<String, Object> ctx = new HashMap<>(specialTokens);
         List<Map<String, Object>> msgs = new ArrayList<>(messages.size());
@@ -149,12 +168,21 @@ public final class ChatTemplate {
         ctx.put("documents", null);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         if (extraContext != null) ctx.putAll(extraContext);
-        return engine.render(pick(hasTools), ctx, origin);
+        return engine.render(pick(hasTools), ctx);
     }
 
-    private String pick(boolean hasTools) {
+    private static String stripMarks(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch != GenerationTag.START && ch != GenerationTag.END) sb.append(ch);
+        }
+        return sb.toString();
+    }
+
+    private TemplateEngine.Compiled pick(boolean hasTools) {
         if (hasTools && templates.containsKey("tool_use")) return templates.get("tool_use");
-        String t = templates.get("default");
+        TemplateEngine.Compiled t = templates.get("default");
         if (t != null) return t;
         if (templates.size() == 1) return templates.values().iterator().next();
         throw new UserError(origin + ": chat_template has templates " + templates.keySet()

@@ -31,6 +31,9 @@ public final class PythonResolver extends ELResolver {
             if (base instanceof String s) return resolved(ctx, slice.apply(s));
             throw new ELException("cannot slice " + typeName(base));
         }
+        if (base instanceof ForLoop loop && ("previtem".equals(property) || "nextitem".equals(property))) {
+            return resolved(ctx, LoopItems.neighbour(loop, "previtem".equals(property) ? -1 : 1));
+        }
         if (base instanceof String s && (property instanceof Number || isInteger(property))) {
             int[] cps = s.codePoints().toArray();
             long i = Long.parseLong(property.toString());

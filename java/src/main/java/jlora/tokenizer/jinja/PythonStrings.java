@@ -33,7 +33,7 @@ final class PythonStrings {
                 while (i < n && isSpace(s.codePointAt(i))) i += Character.charCount(s.codePointAt(i));
                 if (i >= n) break;
                 if (maxsplit >= 0 && out.size() == maxsplit) {
-                    out.add(strip(s.substring(i), null, false, true));
+                    out.add(s.substring(i));  // CPython keeps the remainder's trailing whitespace
                     break;
                 }
                 int j = i;

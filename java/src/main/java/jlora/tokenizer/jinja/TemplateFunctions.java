@@ -11,6 +11,11 @@ public final class TemplateFunctions {
         return PySlice.of(start, stop, step);
     }
 
+    /** Target of {@link TemplateRewriter}'s {@code {{ py_str(...) }}}: Jinja2's printing of a value. */
+    public static String pyStr(Object value) {
+        return PythonRepr.str(value);
+    }
+
     /** transformers' raise_exception: the template rejects the conversation with this message. */
     public static Object raiseException(Object message) {
         throw new TemplateRaised(String.valueOf(message));

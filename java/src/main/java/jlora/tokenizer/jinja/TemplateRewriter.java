@@ -14,7 +14,10 @@ import java.util.regex.Pattern;
  *       the bracket is rewritten, so the precedence of what precedes it is untouched;</li>
  *   <li>keyword arguments {@code f(k=v)} become {@code f(k=(v))}: Jinjava binds {@code =}
  *       tighter than arithmetic, so {@code namespace(i=messages|length - 1)} would subtract 1
- *       from the named parameter itself.</li>
+ *       from the named parameter itself;</li>
+ *   <li>a unary {@code not} gets parentheses around its operand (see {@link #wrapNot});</li>
+ *   <li>{@code {{ x }}} prints through {@code py_str(x)}, so True, lists and dicts print as
+ *       Jinja2 prints them.</li>
  * </ul> Text outside
  * {@code {{ }}} / {@code {% %}}, comments, string literals and {@code {% raw %}} blocks are
  * copied as they are; a bracket is a subscript (not a list literal) when it follows a name,
@@ -44,7 +47,8 @@ public final class TemplateRewriter {
             String close = kind == '{' ? "}}" : "%}";
             int end = findClose(template, open + 2, close);
             String body = template.substring(open + 2, end);
-            out.append(template, open, open + 2).append(rewriteExpression(body));
+            String rewritten = rewriteExpression(wrapNot(body));
+            out.append(template, open, open + 2).append(kind == '{' ? printed(rewritten) : rewritten);
             i = Math.min(n, end + 2);
             if (end < n) out.append(close);
             if (kind == '%' && body.replace("-", "").replace("+", "").strip().equals("raw")) {
@@ -54,6 +58,16 @@ public final class TemplateRewriter {
             }
         }
         return out.toString();
+    }
+
+    /** {@code {{- x -}}} becomes {@code {{- py_str(x) -}}}: values print as Jinja2 prints them. */
+    private static String printed(String body) {
+        int lo = 0, hi = body.length();
+        if (lo < hi && (body.charAt(lo) == '-' || body.charAt(lo) == '+')) lo++;
+        if (hi > lo && (body.charAt(hi - 1) == '-' || body.charAt(hi - 1) == '+')) hi--;
+        String expr = body.substring(lo, hi);
+        if (expr.isBlank()) return body;
+        return body.substring(0, lo) + " py_str(" + expr + ") " + body.substring(hi);
     }
 
     private static int nextTagOpen(String t, int from) {
@@ -151,6 +165,108 @@ public final class TemplateRewriter {
             i++;
         }
         return out.toString();
+    }
+
+    private static final java.util.Set<String> NOT_ENDS = java.util.Set.of("and", "or", "if", "else");
+    private static final java.util.Set<String> BEFORE_UNARY = java.util.Set.of(
+            "and", "or", "not", "if", "elif", "else", "in", "return", "set", "print", "do");
+
+    /**
+     * Python's {@code not} binds looser than comparisons and tests ({@code not x is defined}
+     * is {@code not (x is defined)}); Jinjava's binds like {@code !}. Each unary {@code not}
+     * gets explicit parentheses up to the next {@code and}, {@code or}, {@code if},
+     * {@code else}, comma or closing bracket at its own nesting level.
+     */
+    public static String wrapNot(String e) {
+        StringBuilder out = new StringBuilder(e.length() + 16);
+        int i = 0;
+        while (i < e.length()) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') {
+                int j = skipString(e, i);
+                out.append(e, i, j);
+                i = j;
+            } else if (c == '(' || c == '[' || c == '{') {
+                int close = matchingAny(e, i);
+                if (close < 0) { out.append(e.substring(i)); break; }
+                out.append(c).append(wrapNot(e.substring(i + 1, close))).append(e.charAt(close));
+                i = close + 1;
+            } else if (isWordAt(e, i, "not") && isUnaryNot(e, i)) {
+                int end = notExtent(e, i + 3);
+                out.append("not (").append(wrapNot(e.substring(i + 3, end)).strip()).append(')');
+                if (end < e.length() && !Character.isWhitespace(e.charAt(end))) out.append(' ');
+                i = end;
+            } else {
+                out.append(c);
+                i++;
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean isWordAt(String e, int i, String word) {
+        if (!e.startsWith(word, i)) return false;
+        boolean startOk = i == 0 || !isWordChar(e.charAt(i - 1));
+        int after = i + word.length();
+        return startOk && (after >= e.length() || !isWordChar(e.charAt(after)));
+    }
+
+    private static boolean isWordChar(char c) {
+        return Character.isLetterOrDigit(c) || c == '_';
+    }
+
+    /** Unary when nothing that ends an operand precedes it, and it is not "not in". */
+    private static boolean isUnaryNot(String e, int i) {
+        int k = i + 3;
+        while (k < e.length() && Character.isWhitespace(e.charAt(k))) k++;
+        if (isWordAt(e, k, "in")) return false;
+        int j = i - 1;
+        while (j >= 0 && Character.isWhitespace(e.charAt(j))) j--;
+        if (j < 0) return true;
+        char p = e.charAt(j);
+        if (isWordChar(p)) {
+            int b = j;
+            while (b >= 0 && isWordChar(e.charAt(b))) b--;
+            return BEFORE_UNARY.contains(e.substring(b + 1, j + 1));
+        }
+        return !(p == ')' || p == ']' || p == '}' || p == '\'' || p == '"');
+    }
+
+    private static int notExtent(String e, int from) {
+        int i = from;
+        while (i < e.length()) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(e, i); continue; }
+            if (c == '(' || c == '[' || c == '{') {
+                int close = matchingAny(e, i);
+                if (close < 0) return e.length();
+                i = close + 1;
+                continue;
+            }
+            if (c == ',' || c == ')' || c == ']' || c == '}') return i;
+            if (isWordChar(c) && (i == 0 || !isWordChar(e.charAt(i - 1)))) {
+                int w = i;
+                while (w < e.length() && isWordChar(e.charAt(w))) w++;
+                if (NOT_ENDS.contains(e.substring(i, w))) return i;
+                i = w;
+                continue;
+            }
+            i++;
+        }
+        return e.length();
+    }
+
+    private static int matchingAny(String e, int open) {
+        int depth = 0;
+        for (int i = open; i < e.length(); i++) {
+            char c = e.charAt(i);
+            if (c == '\'' || c == '"') { i = skipString(e, i) - 1; continue; }
+            if (c == '[' || c == '(' || c == '{') depth++;
+            else if (c == ']' || c == ')' || c == '}') {
+                if (--depth == 0) return i;
+            }
+        }
+        return -1;
     }
 
     private static boolean isSubscript(String e, int bracket) {
