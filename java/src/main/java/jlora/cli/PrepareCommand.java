@@ -40,14 +40,15 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 @Command(name = "prepare", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Validate data files, split them train/eval/test, and report token lengths.",
-                "Writes to OUT: train.jsonl eval.jsonl test.jsonl (messages format), validation.json,",
-                "stats.json and lengths.png. Without --data it prepares the bundled Korean sample set;",
-                "without --model it tokenizes with the built-in tiny model."})
+        description = {"Validate data files, split them train/eval/test, report token lengths.",
+                "Writes to OUT: train.jsonl, eval.jsonl, test.jsonl (the examples as read,",
+                "messages format), validation.json, stats.json (token lengths as training",
+                "would see them) and lengths.png. Without --data: the bundled Korean sample",
+                "set; without --model: the built-in tiny model."})
 final class PrepareCommand implements Callable<Integer> {
     static final List<String> OUTPUTS = List.of("train.jsonl", "eval.jsonl", "test.jsonl", "validation.json", "stats.json", "lengths.png");
 
-    @Option(names = "--data", split = ",", paramLabel = "FILES",
+    @Option(names = "--data", split = ",", paramLabel = "FILES", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
             description = "Data files or directories (comma-separated or repeated).")
     List<Path> data = new ArrayList<>();
 
