@@ -101,10 +101,10 @@ final class PrepareCommand implements Callable<Integer> {
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         ExampleTokenizer tokenize = new ExampleTokenizer(tokenizer, ChatTemplate.load(modelDir), options);
 
-        List<Integer> allLengths = new ArrayList<>();
+        List<Integer> allLengths = new ArrayList<>();  // untruncated, of every row the template could render
         ExampleCheck check = e -> {
             ExampleTokenizer.Outcome o = tokenize.outcome(e);
-            allLengths.add(o.fullLength());
+            if (o.kind() != jlora.data.Problem.Kind.TEMPLATE_ERROR) allLengths.add(o.fullLength());
             return o.rejection();
         };
         ValidationReport report = new ValidationReport();

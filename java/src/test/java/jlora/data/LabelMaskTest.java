@@ -203,4 +203,26 @@ class LabelMaskTest {
             assertTrue(t.length() <= max, "kept " + t.length() + " > " + max);
         }
     }
+
+    /** A conversation the chat template rejects is counted as TEMPLATE_ERROR with its location; the others are kept. */
+    @Test
+    void templateErrorsAreCountedAndReadingGoesOn() throws Exception {
+        ChatTemplate picky = ChatTemplate.of("{% if messages|length > 2 %}{{ raise_exception('only one exchange, please') }}{% endif %}"
+                + TinyModel.CHATML_TEMPLATE, Map.of(), "picky template");
+        List<Conversation> convs = List.of(
+                Conversation.of(Message.user("하나"), Message.assistant("일")),
+                Conversation.of(Message.user("둘"), Message.assistant("이"), Message.user("셋"), Message.assistant("삼")),
+                Conversation.of(Message.user("넷"), Message.assistant("사")));
+        Path file = tmp.resolve("picky.jsonl");
+        Files.writeString(file, ExampleJson.toJsonLines(convs.stream().map(c -> Example.chat(c, "x", 0)).toList()));
+        var tok = new ExampleTokenizer(tokenizer, picky, TokenizeOptions.defaults(4096));
+        ValidationReport report = new ValidationReport();
+        List<TokenizedExample> kept = new ArrayList<>();
+        DataFile.read(file, ReaderOptions.DEFAULTS, tok.check(), report, e -> kept.add(tok.take(e)));
+        assertEquals(2, kept.size());
+        assertEquals(1, report.count(Problem.Kind.TEMPLATE_ERROR));
+        Problem p = report.firstProblems(Problem.Kind.TEMPLATE_ERROR).getFirst();
+        assertEquals(2, p.line(), p.toString());
+        assertTrue(p.reason().contains("only one exchange, please"), p.reason());
+    }
 }
