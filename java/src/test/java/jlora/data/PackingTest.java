@@ -207,4 +207,25 @@ class PackingTest {
             }
         }
     }
+
+    /** Histogram bins against the definition: equal width, every length in bin floor(l / width), the top length inside. */
+    @Test
+    void histogramBinsCountEveryLengthOnce() {
+        long seed = System.nanoTime();
+        Random r = new Random(seed);
+        for (int trial = 0; trial < 30; trial++) {
+            int n = 1 + r.nextInt(300);
+            int[] len = new int[n];
+            for (int i = 0; i < n; i++) len[i] = 1 + r.nextInt(1 + r.nextInt(5000));
+            int max = 2 + r.nextInt(4000);
+            int[] width = new int[1];
+            int[] counts = LengthHistogram.counts(len, max, width);
+            String where = "seed " + seed + " trial " + trial;
+            assertTrue(counts.length <= LengthHistogram.BINS, where + ": " + counts.length + " bins");
+            int[] expected = new int[counts.length];
+            for (int l : len) expected[l / width[0]]++;
+            assertArrayEquals(expected, counts, where);
+            assertTrue((long) counts.length * width[0] > Math.max(max, Arrays.stream(len).max().getAsInt()), where + ": top not covered");
+        }
+    }
 }
