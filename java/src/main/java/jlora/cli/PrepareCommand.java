@@ -79,6 +79,10 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--system-prompt", paramLabel = "TEXT", description = "System turn for conversations that have none.")
     String systemPrompt;
 
+    @Option(names = "--template-var", paramLabel = "KEY=VALUE",
+            description = "Extra chat-template variable, e.g. enable_thinking=false (true/false read as booleans).")
+    Map<String, String> templateVars = new LinkedHashMap<>();
+
     @Option(names = "--force", description = "Write into a non-empty OUT directory (replacing these outputs).")
     boolean force;
 
@@ -92,7 +96,7 @@ final class PrepareCommand implements Callable<Integer> {
         if (maxSeqLength < 2) throw new UserError("--max-seq-length " + maxSeqLength + ": must be at least 2");
         double[] fractions = DataSplit.parseFractions(split);
         TokenizeOptions options = new TokenizeOptions(parseEnum(TokenizeOptions.LossOn.class, "--loss-on", lossOn),
-                parseEnum(TokenizeOptions.Truncation.class, "--truncation", truncation), maxSeqLength, Map.of());
+                parseEnum(TokenizeOptions.Truncation.class, "--truncation", truncation), maxSeqLength, templateContext());
         checkOut();
         Path modelDir = model != null ? model : TinyModel.materialize();
         if (!Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
@@ -159,6 +163,12 @@ final class PrepareCommand implements Callable<Integer> {
         files.forEach((name, bytes) -> AtomicFiles.writeBytes(out.resolve(name), bytes));
         stdout.println("wrote " + String.join(", ", OUTPUTS) + " to " + out.toAbsolutePath().normalize());
         return 0;
+    }
+
+    private Map<String, Object> templateContext() {
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        templateVars.forEach((k, v) -> ctx.put(k, v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v));
+        return ctx;
     }
 
     private List<DataSource> sources() {
