@@ -1,0 +1,84 @@
+package jlora.cli;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import jlora.UserError;
+import jlora.backend.cpu.CpuBackend;
+import jlora.infer.ModelChatEngine;
+import jlora.infer.SamplingParams;
+import jlora.model.TinyModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "chat", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = {"Chat with a model in the terminal, streaming the reply as it is generated.",
+                "Type /reset to clear the history, /system TEXT to set the system prompt, /exit to quit.",
+                "With --prompt it answers once and exits. Without --model it uses the built-in tiny model."})
+final class ChatCommand implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model directory (base or merged).")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter to apply unmerged (a run's final/).")
+    Path adapter;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System prompt.")
+    String system;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "Answer this one message and exit.")
+    String prompt;
+
+    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy.")
+    double temperature = 0.7;
+
+    @Option(names = "--top-p", description = "Nucleus sampling: keep the smallest set of tokens with this much probability.")
+    double topP = 0.9;
+
+    @Option(names = "--top-k", description = "Keep the k most likely tokens (0: off).")
+    int topK = 0;
+
+    @Option(names = "--min-p", description = "Drop tokens below this fraction of the top token's probability (0: off).")
+    double minP = 0;
+
+    @Option(names = "--repetition-penalty", description = "Penalty for tokens already in the context (1: none).")
+    double repetitionPenalty = 1.0;
+
+    @Option(names = "--max-new-tokens", description = "Most tokens per reply.")
+    int maxNewTokens = 512;
+
+    @Option(names = "--seed", description = "Sampling seed, for replies that repeat (default: random).")
+    Long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop the reply at this text (repeatable).")
+    List<String> stop = List.of();
+
+    @Override
+    public Integer call() throws Exception {
+        if (adapter != null && model == null) {
+            throw new UserError("--adapter needs --model: give the base model directory the adapter was trained on");
+        }
+        Path dir = model != null ? model : TinyModel.materialize();
+        if (!Files.isDirectory(dir)) throw new UserError(dir + ": not a directory; pass a Hugging Face model directory to --model");
+        if (adapter != null && !Files.isDirectory(adapter)) {
+            throw new UserError(adapter + ": not a directory; pass a PEFT adapter directory (adapter_config.json) to --adapter");
+        }
+        SamplingParams sampling = new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, seed, maxNewTokens, stop);
+        PrintStream out = System.out;
+        try (ModelChatEngine engine = ModelChatEngine.load(dir, adapter, new CpuBackend())) {
+            ChatSession session = new ChatSession(engine, sampling, system, out);
+            if (prompt != null) {
+                session.turn(prompt);
+                return 0;
+            }
+            out.println("jlora chat: " + engine.modelId() + (model == null ? " (built-in tiny model)" : "")
+                    + ". /reset, /system TEXT, /exit");
+            session.loop(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+            return 0;
+        }
+    }
+}
