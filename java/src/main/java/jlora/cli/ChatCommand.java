@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import jlora.UserError;
 import jlora.backend.cpu.CpuBackend;
+import jlora.infer.GenerationDefaults;
 import jlora.infer.ModelChatEngine;
 import jlora.infer.SamplingParams;
 import jlora.model.TinyModel;
@@ -33,23 +34,31 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--prompt", paramLabel = "TEXT", description = "Answer this one message and exit.")
     String prompt;
 
-    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy.")
-    double temperature = 0.7;
+    // Unset sampling options come from the model's generation_config.json (GenerationDefaults).
 
-    @Option(names = "--top-p", description = "Nucleus sampling: keep the smallest set of tokens with this much probability.")
-    double topP = 0.9;
+    @Option(names = "--temperature", description = "Sampling temperature; 0 is greedy."
+            + " Default: the model's generation_config.json (greedy without do_sample).")
+    Double temperature;
 
-    @Option(names = "--top-k", description = "Keep the k most likely tokens (0: off).")
-    int topK = 0;
+    @Option(names = "--top-p", description = "Nucleus sampling: keep the most likely tokens up to this much probability."
+            + " Default: generation_config.json, else 1.")
+    Double topP;
 
-    @Option(names = "--min-p", description = "Drop tokens below this fraction of the top token's probability (0: off).")
-    double minP = 0;
+    @Option(names = "--top-k", description = "Keep the k most likely tokens (0: off)."
+            + " Default: generation_config.json, else 50.")
+    Integer topK;
 
-    @Option(names = "--repetition-penalty", description = "Penalty for tokens already in the context (1: none).")
-    double repetitionPenalty = 1.0;
+    @Option(names = "--min-p", description = "Drop tokens below this fraction of the top token's probability (0: off)."
+            + " Default: generation_config.json, else 0.")
+    Double minP;
 
-    @Option(names = "--max-new-tokens", description = "Most tokens per reply.")
-    int maxNewTokens = 512;
+    @Option(names = "--repetition-penalty", description = "Penalty for tokens already in the context (1: none)."
+            + " Default: generation_config.json, else 1.")
+    Double repetitionPenalty;
+
+    @Option(names = "--max-new-tokens", description = "Most tokens per reply."
+            + " Default: generation_config.json, else 512.")
+    Integer maxNewTokens;
 
     @Option(names = "--seed", description = "Sampling seed, for replies that repeat (default: random).")
     Long seed;
@@ -67,9 +76,9 @@ final class ChatCommand implements Callable<Integer> {
         if (adapter != null && !Files.isDirectory(adapter)) {
             throw new UserError(adapter + ": not a directory; pass a PEFT adapter directory (adapter_config.json) to --adapter");
         }
-        SamplingParams sampling = new SamplingParams(temperature, topP, topK, minP, repetitionPenalty, seed, maxNewTokens, stop);
         PrintStream out = System.out;
         try (ModelChatEngine engine = ModelChatEngine.load(dir, adapter, new CpuBackend())) {
+            SamplingParams sampling = sampling(engine.generationDefaults());
             ChatSession session = new ChatSession(engine, sampling, system, out);
             if (prompt != null) {
                 session.turn(prompt);
@@ -80,5 +89,13 @@ final class ChatCommand implements Callable<Integer> {
             session.loop(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
             return 0;
         }
+    }
+
+    /** Given options over the model's defaults; a temperature given turns sampling on. */
+    SamplingParams sampling(GenerationDefaults d) {
+        double t = temperature != null ? temperature : d.doSample() ? d.temperature() : 0;
+        return new SamplingParams(t, topP != null ? topP : d.topP(), topK != null ? topK : d.topK(),
+                minP != null ? minP : d.minP(), repetitionPenalty != null ? repetitionPenalty : d.repetitionPenalty(),
+                seed, maxNewTokens != null ? maxNewTokens : d.maxNewTokens(), stop);
     }
 }

@@ -2,6 +2,7 @@ package jlora.infer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -16,7 +17,8 @@ import jlora.tokenizer.Tokenizer;
  * {@code add_generation_prompt} and the request's tools, the tokenizer encodes it without
  * adding special tokens (as transformers' apply_chat_template does), the {@link Generator}
  * runs, and a {@link ToolCallParser} between the generator and {@code onText} keeps
- * {@code <tool_call>} blocks out of the visible stream. One generation at a time: the model
+ * {@code <tool_call>} blocks out of the visible stream. A request without sampling parameters
+ * gets the model's {@link GenerationDefaults}. One generation at a time: the model
  * and its scratch memory are shared, so {@link #generate} is synchronized.
  */
 public final class ModelChatEngine implements ChatEngine, AutoCloseable {
@@ -25,15 +27,17 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final Set<Integer> eosIds;
+    private final GenerationDefaults defaults;
     private final AutoCloseable resources;
 
     public ModelChatEngine(String modelId, DecoderModel model, Tokenizer tokenizer, ChatTemplate template,
-                           Set<Integer> eosIds, AutoCloseable resources) {
+                           Set<Integer> eosIds, GenerationDefaults defaults, AutoCloseable resources) {
         this.modelId = modelId;
         this.model = model;
         this.tokenizer = tokenizer;
         this.template = template;
         this.eosIds = Set.copyOf(eosIds);
+        this.defaults = defaults;
         this.resources = resources;
     }
 
@@ -52,7 +56,8 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
             Set<Integer> eos = StopCriteria.eosIds(modelDir, lm.config().eosTokenIds(), tokenizer.specialTokens().eos());
             String id = adapter != null ? adapter.toAbsolutePath().normalize().getFileName().toString()
                     : modelDir.toAbsolutePath().normalize().getFileName().toString();
-            return new ModelChatEngine(id, new CausalLmDecoder(lm), tokenizer, template, eos, lm);
+            return new ModelChatEngine(id, new CausalLmDecoder(lm), tokenizer, template, eos,
+                    GenerationDefaults.load(modelDir), lm);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -68,6 +73,11 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
         return eosIds;
     }
 
+    /** The model's generation_config.json sampling settings, for fields a request leaves unset. */
+    public GenerationDefaults generationDefaults() {
+        return defaults;
+    }
+
     @Override
     public int promptTokens(ChatRequest request) {
         return encode(request).length;
@@ -76,7 +86,7 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
     @Override
     public synchronized ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
         int[] prompt = encode(request);
-        SamplingParams s = request.sampling();
+        SamplingParams s = request.sampling() != null ? request.sampling() : defaults.sampling(null, List.of());
         ToolCallParser tools = new ToolCallParser();
         StringBuilder visible = new StringBuilder();
         Consumer<String> sink = chunk -> {

@@ -217,7 +217,8 @@ class GeneratorTest {
         String reply = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"부산\"}}\n</tool_call>";
         int[] script = append(tok.encode(reply, false), eos);
         ChatTemplate template = ChatTemplate.load(tmp.resolve("tiny"));
-        var engine = new ModelChatEngine("tiny", new ScriptModel(script, tok.vocabSize()), tok, template, Set.of(eos), null);
+        var engine = new ModelChatEngine("tiny", new ScriptModel(script, tok.vocabSize()), tok, template, Set.of(eos),
+                GenerationDefaults.TRANSFORMERS, null);
         ChatRequest req = new ChatRequest(List.of(Message.system("s"), Message.user("부산 날씨?")),
                 List.of(Map.of("type", "function", "function", Map.of("name", "get_weather"))), greedy(300), null);
         StringBuilder streamed = new StringBuilder();
