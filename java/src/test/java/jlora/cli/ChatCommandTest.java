@@ -1,6 +1,7 @@
 package jlora.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -16,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import jlora.backend.cpu.CpuBackend;
@@ -25,10 +27,14 @@ import jlora.infer.ChatRequest;
 import jlora.infer.ChatResult;
 import jlora.infer.SamplingParams;
 import jlora.infer.StopCriteria;
+import jlora.io.PeftAdapter;
 import jlora.model.ModelConfig;
 import jlora.model.TinyModel;
 import jlora.nn.CausalLM;
 import jlora.nn.LoadOptions;
+import jlora.nn.LoraConfig;
+import jlora.nn.LoraPair;
+import jlora.tensor.DType;
 import jlora.tokenizer.ChatTemplate;
 import jlora.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -51,8 +57,31 @@ class ChatCommandTest {
         var r = InfoCommandTest.run("chat", "--model", dir.toString(), "--prompt", user, "--temperature", "0",
                 "--max-new-tokens", String.valueOf(max));
         assertEquals(0, r.exit(), r.err());
-        String want = referenceGreedy(dir, user, max);
+        String want = referenceGreedy(dir, LoadOptions.DEFAULT, user, max);
         assertTrue(r.out().startsWith(want + "\n"), "got [" + r.out() + "], reference [" + want + "]");
+    }
+
+    /** With --adapter the reply is the greedy reply of base + LoRA (unmerged), not the base's. */
+    @Test
+    void oneShotWithAdapter() {
+        Path dir = TinyModel.materialize(tmp.resolve("tiny"));
+        Path adapter = tmp.resolve("adapter");
+        long seed = System.nanoTime();
+        SplittableRandom rng = new SplittableRandom(seed);
+        LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).targetModules("all-linear").seed(seed).build();
+        try (CausalLM m = CausalLM.load(dir, new CpuBackend(), LoadOptions.DEFAULT.withLora(lora))) {
+            for (LoraPair p : m.lora().pairs()) {
+                for (long i = 0; i < p.b().numel(); i++) p.b().setFloat(i, (float) (0.5 * rng.nextGaussian()));
+            }
+            PeftAdapter.save(adapter, m.lora(), dir.toString(), null, DType.F32);
+        }
+        String user = "hello";
+        String want = referenceGreedy(dir, LoadOptions.DEFAULT.withAdapter(adapter), user, 10);
+        assertNotEquals(referenceGreedy(dir, LoadOptions.DEFAULT, user, 10), want, "seed " + seed + ": the adapter changes the reply");
+        var r = InfoCommandTest.run("chat", "--model", dir.toString(), "--adapter", adapter.toString(), "--prompt", user,
+                "--temperature", "0", "--max-new-tokens", "10");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith(want + "\n"), "seed " + seed + ": got [" + r.out() + "], reference [" + want + "]");
     }
 
     @Test
@@ -99,13 +128,13 @@ class ChatCommandTest {
     }
 
     /** Greedy by argmax over full forwards of the whole sequence, stopping on the model's EOS ids. */
-    static String referenceGreedy(Path dir, String user, int max) {
+    static String referenceGreedy(Path dir, LoadOptions options, String user, int max) {
         Tokenizer tok = Tokenizer.load(dir);
         ChatTemplate t = ChatTemplate.load(dir);
         int[] ids = tok.encode(t.render(List.of(Message.user(user)), null, true, Map.of()), false);
         int promptLength = ids.length;
         Set<Integer> eos = StopCriteria.eosIds(dir, ModelConfig.load(dir).eosTokenIds(), tok.specialTokens().eos());
-        try (CausalLM m = CausalLM.load(dir, new CpuBackend(), LoadOptions.DEFAULT)) {
+        try (CausalLM m = CausalLM.load(dir, new CpuBackend(), options)) {
             for (int i = 0; i < max; i++) {
                 int[] pos = new int[ids.length];
                 for (int p = 0; p < pos.length; p++) pos[p] = p;
