@@ -86,8 +86,25 @@ final class ChatCommand implements Callable<Integer> {
             }
             out.println("jlora chat: " + engine.modelId() + (model == null ? " (built-in tiny model)" : "")
                     + ". /reset, /system TEXT, /exit");
+            onCtrlC(() -> {
+                if (!session.interrupt()) System.exit(130);
+            });
             session.loop(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
             return 0;
+        }
+    }
+
+    /**
+     * Ctrl-C stops the reply instead of the program while one is generated. sun.misc.Signal
+     * (module jdk.unsupported) is the JDK's only hook for SIGINT; where it is missing Ctrl-C
+     * keeps its default meaning.
+     */
+    @SuppressWarnings("removal")
+    private static void onCtrlC(Runnable action) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> action.run());
+        } catch (IllegalArgumentException | LinkageError e) {
+            // no SIGINT on this platform or no jdk.unsupported: Ctrl-C ends the program
         }
     }
 

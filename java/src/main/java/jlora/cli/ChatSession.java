@@ -17,13 +17,16 @@ import jlora.infer.SamplingParams;
 /**
  * The conversation state of `jlora chat`: the system prompt and the turns so far, each reply
  * streamed to {@code out} as it is generated and then kept in the history (with its tool
- * calls) so the next turn sees it. Reads lines until /exit or end of input.
+ * calls) so the next turn sees it. Reads lines until /exit or end of input. {@link #interrupt}
+ * (Ctrl-C in the terminal) stops the reply being generated; the part shown stays in the history.
  */
 final class ChatSession {
     private final ChatEngine engine;
     private final SamplingParams sampling;
     private final PrintStream out;
     private final List<Message> history = new ArrayList<>();
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+    private final AtomicBoolean generating = new AtomicBoolean();
     private String system;
 
     ChatSession(ChatEngine engine, SamplingParams sampling, String system, PrintStream out) {
@@ -31,6 +34,13 @@ final class ChatSession {
         this.sampling = sampling;
         this.system = system;
         this.out = out;
+    }
+
+    /** Stops the reply in progress; returns false when none is (the caller may then exit). */
+    boolean interrupt() {
+        if (!generating.get()) return false;
+        interrupted.set(true);
+        return true;
     }
 
     List<Message> history() {
@@ -75,14 +85,23 @@ final class ChatSession {
         if (system != null) messages.add(Message.system(system));
         messages.addAll(history);
         AtomicBoolean any = new AtomicBoolean();
-        ChatResult r = engine.generate(new ChatRequest(messages, List.of(), sampling, null), text -> {
-            any.set(true);
-            out.print(text);
-            out.flush();
-        }, () -> false);
+        interrupted.set(false);
+        generating.set(true);
+        ChatResult r;
+        try {
+            r = engine.generate(new ChatRequest(messages, List.of(), sampling, null), text -> {
+                any.set(true);
+                out.print(text);
+                out.flush();
+            }, interrupted::get);
+        } finally {
+            generating.set(false);
+        }
         for (ToolCall c : r.toolCalls()) out.print((any.getAndSet(true) ? "\n" : "") + "[tool call] " + c.name() + " " + c.arguments());
         out.println();
-        if (r.finishReason().equals("length")) out.println("(reply cut at " + r.completionTokens() + " tokens; raise --max-new-tokens)");
+        if (r.finishReason().equals("cancelled")) out.println("(stopped)");
+        if (r.finishReason().equals("length")) out.println("(reply cut at " + r.completionTokens()
+                + " tokens: --max-new-tokens or the model's context length was reached)");
         history.add(Message.assistant(r.text(), r.toolCalls()));
         return r;
     }

@@ -1,8 +1,10 @@
 package jlora.infer;
 
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import jlora.UserError;
 import jlora.tokenizer.StreamDecoder;
 import jlora.tokenizer.Tokenizer;
 
@@ -33,7 +35,7 @@ public final class Generator {
                            BooleanSupplier cancelled) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt");
         if (prompt.length >= model.contextLength()) {
-            throw new jlora.UserError("the prompt has " + prompt.length + " tokens but the model's context holds "
+            throw new UserError("the prompt has " + prompt.length + " tokens but the model's context holds "
                     + model.contextLength() + "; shorten the conversation (/reset in chat)");
         }
         Sampler sampler = new Sampler(sampling);
@@ -50,7 +52,7 @@ public final class Generator {
         float[] logits = model.prefill(cache, prompt);
         while (true) {
             int next = sampler.next(logits, seen);
-            if (n == out.length) out = java.util.Arrays.copyOf(out, out.length * 2);
+            if (n == out.length) out = Arrays.copyOf(out, out.length * 2);
             out[n++] = next;
             seen.set(next);
             if (stop.isEos(next)) {
@@ -70,7 +72,7 @@ public final class Generator {
             logits = model.decode(cache, next);
         }
         if (!stops.stopped()) emit(stops.push(decoder.flush()) + stops.flush(), text, onText);
-        return new Output(java.util.Arrays.copyOf(out, n), text.toString(), reason, prompt.length);
+        return new Output(Arrays.copyOf(out, n), text.toString(), reason, prompt.length);
     }
 
     private static void emit(String s, StringBuilder text, Consumer<String> onText) {

@@ -127,6 +127,29 @@ class ChatCommandTest {
         assertTrue(text.contains("unknown command /bogus"), text);
     }
 
+    /** interrupt() during a reply reaches the engine's cancellation poll; outside a reply it reports false. */
+    @Test
+    void interruptCancelsTheReplyInProgress() {
+        ChatSession[] session = new ChatSession[1];
+        ChatEngine fake = new ChatEngine() {
+            public String modelId() { return "fake"; }
+            public int promptTokens(ChatRequest request) { return 0; }
+            public ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
+                onText.accept("partial");
+                if (cancelled.getAsBoolean()) return new ChatResult("x", List.of(), "early", 1, 1);
+                assertTrue(session[0].interrupt());
+                return new ChatResult("partial", List.of(), cancelled.getAsBoolean() ? "cancelled" : "stop", 1, 1);
+            }
+        };
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        session[0] = new ChatSession(fake, SamplingParams.GREEDY, null, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        assertEquals(false, session[0].interrupt());
+        assertEquals("cancelled", session[0].turn("hi").finishReason());
+        assertEquals("cancelled", session[0].turn("again").finishReason(), "the flag is cleared for each turn");
+        assertTrue(bytes.toString(StandardCharsets.UTF_8).contains("partial\n(stopped)"), bytes.toString(StandardCharsets.UTF_8));
+        assertEquals(Message.assistant("partial", List.of()), session[0].history().get(1));
+    }
+
     /** Greedy by argmax over full forwards of the whole sequence, stopping on the model's EOS ids. */
     static String referenceGreedy(Path dir, LoadOptions options, String user, int max) {
         Tokenizer tok = Tokenizer.load(dir);
