@@ -133,6 +133,24 @@ public final class CausalLM implements AutoCloseable {
         return layers;
     }
 
+    // The modules generation's KV-cache forward (jlora.infer.CausalLmDecoder) walks itself.
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Embedding embedding() {
+        return embedding;
+    }
+
+    public RmsNorm finalNorm() {
+        return finalNorm;
+    }
+
+    public LinearWeight lmHead() {
+        return lmHead;
+    }
+
     /** The adapter (null without LoRA); its tensors are the live fp32 masters the model computes with. */
     public LoraWeights lora() {
         return lora;
