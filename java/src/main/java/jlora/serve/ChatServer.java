@@ -99,13 +99,15 @@ public final class ChatServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) {
         try (ex) {
-            route(ex);
-        } catch (ApiError e) {
-            sendError(ex, e);
-        } catch (UncheckedIOException e) {
-            // the client went away mid-response: nothing left to tell it
-        } catch (RuntimeException e) {
-            sendError(ex, ApiError.internal(e.toString()));
+            try {
+                route(ex);
+            } catch (ApiError e) {
+                sendError(ex, e);
+            } catch (UncheckedIOException e) {
+                // the client went away mid-response: nothing left to tell it
+            } catch (RuntimeException e) {
+                sendError(ex, ApiError.internal(e.toString()));
+            }
         }
     }
 

@@ -73,7 +73,8 @@ final class RequestParser {
 
     /**
      * /v1/completions: the prompt becomes one user message rendered through the chat
-     * template (the ChatEngine interface has no raw-prompt call; see README of serve).
+     * template: the ChatEngine interface has no raw-prompt call, and a chat-tuned model is what
+     * jlora serves, so this is the honest mapping. A raw-text call would be an additive method.
      */
     ParsedRequest completion(byte[] body) {
         ObjectNode root = object(body);
