@@ -87,6 +87,11 @@ public final class ChatServer implements AutoCloseable {
         threads.shutdownNow();
     }
 
+    /** Requests admitted and not finished: generating or waiting for a slot. */
+    int inFlight() {
+        return queue.inFlight();
+    }
+
     /** Refuse new work without waiting (tests use it to see the 503 path). */
     void beginShutdown() {
         queue.close();
