@@ -27,6 +27,7 @@ final class ScriptedEngine implements ChatEngine {
     volatile CountDownLatch hold = new CountDownLatch(0);
     final CountDownLatch cancelSeen = new CountDownLatch(1);
     final AtomicInteger started = new AtomicInteger();
+    volatile ChatRequest last;
 
     ScriptedEngine(long tokenDelayMillis) {
         this.tokenDelayMillis = tokenDelayMillis;
@@ -58,6 +59,7 @@ final class ScriptedEngine implements ChatEngine {
     @Override
     public ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
         started.incrementAndGet();
+        last = request;
         try {
             while (!hold.await(10, TimeUnit.MILLISECONDS)) {
                 if (cancelled.getAsBoolean()) return cancel(request, 0);
