@@ -31,6 +31,12 @@ import jlora.infer.ChatEngine;
  * one classpath resource read at start.
  */
 public final class ChatServer implements AutoCloseable {
+    static {
+        // Each SSE event is a small write; with Nagle's algorithm on, the next one waits for the
+        // client's delayed ACK (about 40 ms on Linux). The JDK server reads this once, at first use.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     private final ServeConfig config;
     private final ChatEngine engine;
     private final ObjectMapper json;
