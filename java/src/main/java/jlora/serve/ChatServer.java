@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import jlora.UserError;
 import jlora.infer.ChatEngine;
 
 /**
@@ -116,6 +117,9 @@ public final class ChatServer implements AutoCloseable {
                 sendError(ex, e);
             } catch (UncheckedIOException e) {
                 // the client went away mid-response: nothing left to tell it
+            } catch (UserError e) {
+                // the engine refused this conversation (e.g. the chat template raised): the client can fix it
+                sendError(ex, ApiError.invalid(e.getMessage(), null));
             } catch (RuntimeException e) {
                 sendError(ex, ApiError.internal(e.toString()));
             }

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import jlora.UserError;
 import jlora.infer.ChatEngine;
 import jlora.infer.ChatResult;
 
@@ -111,8 +112,11 @@ final class CompletionEndpoint {
         ChatResult r;
         try {
             r = ticket.generate(req.chat(), onText, () -> sse.broken() || cancelAll, whileQueued);
-        } catch (RuntimeException e) {
+        } catch (UserError e) {
             // Headers are out: the error goes as an event, in the shape OpenAI streams use.
+            sse.send(ApiError.invalid(e.getMessage(), null).body());
+            return;
+        } catch (RuntimeException e) {
             sse.send(ApiError.internal(e.toString()).body());
             return;
         }

@@ -271,6 +271,22 @@ class ChatServerTest {
     }
 
     @Test
+    void engineFailures() throws Exception {
+        String p = "/v1/chat/completions";
+        assertError(post(server, p, chat(ScriptedEngine.BUG, "")), 500, "server_error", null);
+        assertError(post(server, p, chat(ScriptedEngine.REFUSE, "")), 400, "invalid_request_error", null);
+        // streaming: headers are already 200, so the error arrives as an event and no [DONE] follows
+        List<String> ev = events(post(server, p, chat(ScriptedEngine.BUG, "\"stream\": true")).body());
+        assertEquals("server_error", JSON.readTree(ev.getLast()).get("error").get("type").asText());
+        // a chunked body (no Content-Length) over the limit is cut off at the limit
+        byte[] big = chat("a".repeat(5000), "").getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> chunked = CLIENT.send(HttpRequest.newBuilder(java.net.URI.create(server.url() + p))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertError(chunked, 413, "invalid_request_error", null);
+    }
+
+    @Test
     void apiKey() throws Exception {
         try (ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withApiKey("sk-test-key1"), new ScriptedEngine(0))) {
             String body = chat("안녕", "");

@@ -22,6 +22,9 @@ import jlora.infer.ChatResult;
  */
 final class ScriptedEngine implements ChatEngine {
     static final String FOREVER = "forever";
+    /** Questions that make the double fail: a bug (500) and a refused conversation (UserError, 400). */
+    static final String BUG = "raise a bug";
+    static final String REFUSE = "raise a user error";
 
     final long tokenDelayMillis;
     volatile CountDownLatch hold = new CountDownLatch(0);
@@ -69,6 +72,8 @@ final class ScriptedEngine implements ChatEngine {
             return cancel(request, 0);
         }
         String user = lastUser(request);
+        if (user.equals(BUG)) throw new IllegalStateException("scripted engine failure");
+        if (user.equals(REFUSE)) throw new jlora.UserError("chat template: conversation roles must alternate");
         int prompt = promptTokens(request);
         if (!request.tools().isEmpty()) {
             String name = (String) ((Map<?, ?>) request.tools().get(0).get("function")).get("name");
