@@ -109,6 +109,12 @@ final class RequestParser {
         if (n != null && !n.isNull() && !(n.canConvertToInt() && n.asInt() == 1)) {
             throw ApiError.invalid("only n = 1 is supported", "n");
         }
+        JsonNode format = o.get("response_format");
+        if (format != null && !format.isNull() && !"text".equals(format.path("type").asText())) {
+            // Structured output needs constrained decoding in the sampler; refusing beats pretending.
+            throw ApiError.invalid("response_format " + format.path("type").asText() + " is not supported; only \"text\"", "response_format");
+        }
+        if (o.path("logprobs").asBoolean(false)) throw ApiError.invalid("logprobs are not supported", "logprobs");
         return o;
     }
 

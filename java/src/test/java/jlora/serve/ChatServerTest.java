@@ -251,6 +251,12 @@ class ChatServerTest {
         assertError(post(server, p, chat("x", "\"n\": 2")), 400, "invalid_request_error", "n");
         assertError(post(server, p, chat("x", "\"seed\": 1.5")), 400, "invalid_request_error", "seed");
         assertError(post(server, p, chat("x", "\"stream\": \"yes\"")), 400, "invalid_request_error", "stream");
+        assertError(post(server, p, chat("x", "\"response_format\": {\"type\": \"json_object\"}")), 400, "invalid_request_error", "response_format");
+        assertError(post(server, p, chat("x", "\"logprobs\": true")), 400, "invalid_request_error", "logprobs");
+        assertEquals(200, post(server, p, chat("x", "\"response_format\": {\"type\": \"text\"}, \"user\": \"u1\", \"model\": \"any\"")).statusCode(),
+                "unknown and harmless fields are ignored, as OpenAI-compatible servers do");
+        assertEquals(200, post(server, p, "{\"messages\": [{\"role\": \"developer\", \"content\": \"규칙\"}, {\"role\": \"user\", "
+                + "\"content\": [{\"type\": \"text\", \"text\": \"부분\"}]}]}").statusCode(), "developer role and content parts");
         // limits of this server: max_tokens 64, 8 messages, 200 prompt tokens, 4096 body bytes
         assertError(post(server, p, chat("x", "\"max_tokens\": 65")), 400, "invalid_request_error", "max_tokens");
         String nine = "{\"messages\": [" + String.join(",", java.util.Collections.nCopies(9, "{\"role\":\"user\",\"content\":\"a\"}")) + "]}";
