@@ -66,7 +66,8 @@ final class CompletionEndpoint {
     private void whole(HttpExchange ex, ParsedRequest req, RequestQueue.Ticket ticket) throws InterruptedException {
         BooleanSupplier cancelled = () -> cancelAll;
         ChatResult r = ticket.generate(req.chat(), s -> { }, cancelled, () -> { });
-        if (r == null) throw ApiError.shuttingDown();
+        // Only shutdown cancels a non-streaming generation: a cut-off reply is not an answer.
+        if (r == null || r.finishReason().equals("cancelled")) throw ApiError.shuttingDown();
         long created = System.currentTimeMillis() / 1000;
         Object out = req.textCompletion()
                 ? shapes.textCompletion(ResponseShapes.newId("cmpl-"), created, engine.modelId(), r.text(),
@@ -120,7 +121,11 @@ final class CompletionEndpoint {
             sse.send(ApiError.internal(e.toString()).body());
             return;
         }
-        if (r == null || sse.broken()) return;
+        if (sse.broken()) return;
+        if (r == null || r.finishReason().equals("cancelled")) {
+            sse.send(ApiError.shuttingDown().body());
+            return;
+        }
         String finish = ResponseShapes.finishReason(r);
         if (req.textCompletion()) {
             sse.send(shapes.textCompletion(id, created, model, "", finish, null));
