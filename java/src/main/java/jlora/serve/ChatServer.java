@@ -48,6 +48,8 @@ public final class ChatServer implements AutoCloseable {
     private final long started = System.currentTimeMillis() / 1000;
     private final HttpServer http;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    /** Exchanges being handled, counted until their last byte is written, so shutdown lets the final answer out. */
+    private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
 
     private ChatServer(ServeConfig config, ChatEngine engine) throws IOException {
         this.config = config;
@@ -86,10 +88,10 @@ public final class ChatServer implements AutoCloseable {
     public void shutdown(long graceMillis) {
         queue.close();
         long deadline = System.currentTimeMillis() + graceMillis;
-        while (queue.inFlight() > 0 && System.currentTimeMillis() < deadline) sleep(20);
+        while (active.get() > 0 && System.currentTimeMillis() < deadline) sleep(20);
         completions.cancelAll();
         long hard = System.currentTimeMillis() + 2000;
-        while (queue.inFlight() > 0 && System.currentTimeMillis() < hard) sleep(20);
+        while (active.get() > 0 && System.currentTimeMillis() < hard) sleep(20);
         http.stop(0);
         threads.shutdownNow();
     }
@@ -110,6 +112,7 @@ public final class ChatServer implements AutoCloseable {
     }
 
     private void handle(HttpExchange ex) {
+        active.incrementAndGet();
         try (ex) {
             try {
                 route(ex);
@@ -123,6 +126,8 @@ public final class ChatServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 sendError(ex, ApiError.internal(e.toString()));
             }
+        } finally {
+            active.decrementAndGet();
         }
     }
 

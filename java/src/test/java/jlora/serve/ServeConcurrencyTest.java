@@ -95,6 +95,21 @@ class ServeConcurrencyTest {
         }
     }
 
+    @Test
+    void shutdownCutsOffRunningGenerationsWith503() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(1);
+        ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withQueue(2, 2), engine);
+        var whole = async(s, chat(ScriptedEngine.FOREVER, ""));
+        var streamed = async(s, chat(ScriptedEngine.FOREVER, "\"stream\": true"));
+        await(() -> engine.started.get() == 2, "both generating");
+        s.shutdown(50);
+        HttpResponse<String> w = whole.get(BOUND_MS, TimeUnit.MILLISECONDS);
+        assertError(w, 503, "server_error", null);
+        List<String> ev = events(streamed.get(BOUND_MS, TimeUnit.MILLISECONDS).body());
+        assertEquals("shutting_down", JSON.readTree(ev.getLast()).get("error").get("code").asText(),
+                "a cut-off stream ends with an error event, not [DONE]");
+    }
+
     /** Sends a streaming request on a raw socket, reads until the first token, and hangs up. */
     private static Socket streamAndRead(ChatServer s, String user) throws Exception {
         Socket sock = new Socket("127.0.0.1", s.port());
