@@ -49,12 +49,13 @@ final class CompletionEndpoint {
 
     void handle(HttpExchange ex, byte[] body, boolean text) {
         ParsedRequest req = text ? parser.completion(body) : parser.chat(body);
-        int promptTokens = engine.promptTokens(req.chat());
-        if (promptTokens > config.maxPromptTokens()) {
-            throw ApiError.invalid("the prompt is " + promptTokens + " tokens after the chat template; this server takes at most "
-                    + config.maxPromptTokens() + ". Shorten the conversation", text ? "prompt" : "messages", "context_length_exceeded");
-        }
+        // Admission first: a flood is refused before it costs a chat-template render each.
         try (RequestQueue.Ticket ticket = queue.admit()) {
+            int promptTokens = engine.promptTokens(req.chat());
+            if (promptTokens > config.maxPromptTokens()) {
+                throw ApiError.invalid("the prompt is " + promptTokens + " tokens after the chat template; this server takes at most "
+                        + config.maxPromptTokens() + ". Shorten the conversation", text ? "prompt" : "messages", "context_length_exceeded");
+            }
             if (req.stream()) stream(ex, req, ticket);
             else whole(ex, req, ticket);
         } catch (InterruptedException e) {
