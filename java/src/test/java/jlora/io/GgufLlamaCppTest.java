@@ -1,0 +1,254 @@
+package jlora.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import jlora.model.ModelConfig;
+import jlora.model.TinyModel;
+import jlora.quant.GgmlQuants;
+import jlora.quant.GgmlType;
+import jlora.tensor.DType;
+import jlora.tensor.Shape;
+import jlora.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * llama.cpp is the oracle for the GGUF export: node-llama-cpp's prebuilt llama.cpp
+ * (tools/oracle/gguf.mjs) loads jlora's file of a small random model and must
+ * <ul>
+ *   <li>see the tensor count and architecture metadata jlora wrote;
+ *   <li>tokenize a mixed Korean/English ChatML prompt into the ids transformers.js
+ *       (tools/oracle/tokenize.mjs, @lenml/tokenizers) gives for the model's tokenizer.json;
+ *   <li>generate greedily the tokens of {@link ReferenceForward}, an fp64 forward written from
+ *       the transformers math on the weights as the file holds them (f32/f16: the original
+ *       weights; q8_0/q4_k_m: jlora's dequantization of the written blocks, so llama.cpp's
+ *       decoding of the bytes is checked too), and agree on the first step's top-5
+ *       probabilities.
+ * </ul>
+ * Random weights make near-ties possible: a step where the fp64 reference's top-2 logit gap is
+ * below the type's noise (f32/f16: 0.02; q8_0/q5_0/q4_k: 0.15 — llama.cpp keeps its KV cache
+ * in f16 and quantizes activations to q8 for quantized matmuls) ends the comparison, since
+ * both choices are then right; the test still requires the stated number of steps compared.
+ * The Llama variant checks the q/k row permutation into llama.cpp's interleaved RoPE.
+ * Skipped only when node is not installed.
+ */
+class GgufLlamaCppTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PROMPT = "<|im_start|>user\nHello 안녕하세요, LoRA 학습 test 123!<|im_end|>\n<|im_start|>assistant\n";
+    private static Path oracle;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void findOracle() {
+        Assumptions.assumeTrue(onPath("node"), "node is not installed: llama.cpp oracle skipped");
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null && !Files.isDirectory(dir.resolve("tools/oracle"))) dir = dir.getParent();
+        if (dir == null || !Files.isDirectory(dir.resolve("tools/oracle/node_modules/node-llama-cpp"))) {
+            fail("node is installed but tools/oracle/node_modules/node-llama-cpp is not: run tools/fetch-fixtures.sh");
+        }
+        oracle = dir.resolve("tools/oracle");
+    }
+
+    @Test
+    void qwen2F32() throws Exception {
+        check("qwen2", 64, 128, GgufFileType.F32, 16);
+    }
+
+    @Test
+    void qwen2F16() throws Exception {
+        check("qwen2", 64, 128, GgufFileType.F16, 16);
+    }
+
+    @Test
+    void qwen2Q8_0() throws Exception {
+        check("qwen2", 64, 128, GgufFileType.Q8_0, 8);
+    }
+
+    /** Hidden 256 so that rows are whole k-quant super-blocks: Q4_K and Q6_K both occur. */
+    @Test
+    void qwen2Q4KM() throws Exception {
+        check("qwen2", 256, 512, GgufFileType.Q4_K_M, 4);
+    }
+
+    @Test
+    void llamaF32PermutesQk() throws Exception {
+        check("llama", 64, 128, GgufFileType.F32, 16);
+    }
+
+    private void check(String family, int hidden, int inter, GgufFileType type, int mustCompare) throws Exception {
+        long seed = System.nanoTime();
+        Path model = makeModel(tmp.resolve("model"), family, hidden, inter, seed);
+        Path gguf = tmp.resolve("out/model-" + type.id() + ".gguf");
+        List<GgufWriter.TensorEntry> entries = GgufExport.export(model, gguf, type);
+        Path promptFile = tmp.resolve("prompt.txt");
+        Files.writeString(promptFile, PROMPT);
+        int steps = 16;
+        JsonNode got = JSON.readTree(node("gguf.mjs", gguf.toString(), promptFile.toString(), String.valueOf(steps)));
+        String where = family + " " + type.id() + " seed " + seed;
+
+        ModelConfig c = ModelConfig.load(model);
+        String arch = family.equals("llama") ? "llama" : "qwen2";
+        assertEquals(3, got.path("version").asInt(), where);
+        assertEquals(entries.size(), got.path("tensorCount").asInt(), where + ": tensor count");
+        JsonNode md = got.path("metadata");
+        assertEquals(arch, md.path("general.architecture").asText(), where);
+        assertEquals(hidden, md.path(arch + ".embedding_length").asInt(), where);
+        assertEquals(c.numHiddenLayers(), md.path(arch + ".block_count").asInt(), where);
+        assertEquals(c.numKeyValueHeads(), md.path(arch + ".attention.head_count_kv").asInt(), where);
+        assertEquals(c.vocabSize(), md.path("tokenizer.ggml.tokens").path("length").asInt(), where);
+        assertEquals(type.llamaFtype, md.path("general.file_type").asInt(), where);
+        Map<String, Integer> fileTypes = new HashMap<>();
+        for (JsonNode t : got.path("tensors")) fileTypes.put(t.path("name").asText(), t.path("type").asInt());
+        for (GgufWriter.TensorEntry e : entries) {
+            assertEquals(e.type().id, fileTypes.get(e.name()), where + ": type of " + e.name() + " as llama.cpp reads it");
+        }
+
+        int[] ids = toInts(got.path("promptTokens"));
+        int[] expectedIds = toInts(JSON.readTree(node("tokenize.mjs", model.toString(), promptFile.toString())));
+        assertEquals(java.util.Arrays.toString(expectedIds), java.util.Arrays.toString(ids),
+                where + ": llama.cpp's tokenization vs transformers.js");
+
+        ReferenceForward ref = reference(model, c, entries);
+        int[] llamaTokens = toInts(got.path("generated"));
+        assertEquals(steps, llamaTokens.length, where);
+        double tieGap = type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.02 : 0.15;
+        int[] seq = ids.clone();
+        int compared = 0;
+        for (int s = 0; s < steps; s++) {
+            double[] logits = ref.nextLogits(seq);
+            if (s == 0) checkFirstProbs(logits, got.path("firstProbs"), type, where);
+            int want = ReferenceForward.argmax(logits);
+            if (ReferenceForward.margin(logits) < tieGap) break;
+            if (llamaTokens[s] != want) {
+                fail(where + ": step " + s + " llama.cpp chose " + llamaTokens[s] + " (ref logit " + logits[llamaTokens[s]]
+                        + "), reference " + want + " (logit " + logits[want] + ", margin " + ReferenceForward.margin(logits)
+                        + "); llama.cpp " + java.util.Arrays.toString(llamaTokens));
+            }
+            compared++;
+            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
+            seq[seq.length - 1] = want;
+        }
+        assertTrue(compared >= mustCompare, where + ": only " + compared + " greedy steps were unambiguous (gap >= "
+                + tieGap + "), wanted " + mustCompare + "; llama.cpp " + java.util.Arrays.toString(llamaTokens));
+    }
+
+    /** llama.cpp's softmax of its first logits vs the reference's, for its top-5 tokens. */
+    private static void checkFirstProbs(double[] logits, JsonNode probs, GgufFileType type, String where) {
+        double max = java.util.Arrays.stream(logits).max().orElseThrow(), sum = 0;
+        for (double l : logits) sum += Math.exp(l - max);
+        double tol = type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.01 : 0.04;
+        assertEquals(5, probs.size(), where);
+        for (JsonNode p : probs) {
+            int id = p.get(0).asInt();
+            double llama = p.get(1).asDouble(), want = Math.exp(logits[id] - max) / sum;
+            if (!(Math.abs(llama - want) <= tol)) {
+                fail(where + ": first-step probability of token " + id + ": llama.cpp " + llama + ", reference " + want
+                        + " (tolerance " + tol + ")");
+            }
+        }
+    }
+
+    /** The weights as the file holds them, in fp64: each tensor through its GGUF type and back. */
+    private static ReferenceForward reference(Path model, ModelConfig c, List<GgufWriter.TensorEntry> entries) {
+        Map<String, GgmlType> typeOf = new HashMap<>();
+        for (GgufWriter.TensorEntry e : entries) typeOf.put(e.name(), e.type());
+        Map<String, double[]> w = new HashMap<>();
+        try (SafetensorsDir st = SafetensorsDir.open(model)) {
+            for (String name : st.names()) {
+                float[] v = st.tensor(name).toFloatArray();
+                GgmlType t = typeOf.get(GgufTensorNames.of(name));
+                if (t != GgmlType.F32) {
+                    ByteBuffer buf = ByteBuffer.allocate((int) t.byteSize(v.length));
+                    GgmlQuants.quantize(t, v, 0, v.length, buf);
+                    GgmlQuants.dequantize(t, buf.flip(), v.length, v, 0);
+                }
+                double[] d = new double[v.length];
+                for (int i = 0; i < v.length; i++) d[i] = v[i];
+                w.put(name, d);
+            }
+        }
+        return new ReferenceForward(w, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
+                c.numKeyValueHeads(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings());
+    }
+
+    /**
+     * The tiny model's tokenizer and config with the given width and family, and random weights
+     * large enough that the logits are far from flat (embedding std 0.5) yet tame enough that
+     * rounding noise is not amplified layer by layer (projections std 1.2/sqrt(fan-in)).
+     */
+    static Path makeModel(Path dir, String family, int hidden, int inter, long seed) throws IOException {
+        Files.createDirectories(dir);
+        TinyModel.writeTo(dir);
+        ObjectNode cfg = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        cfg.put("hidden_size", hidden).put("intermediate_size", inter);
+        if (family.equals("llama")) {
+            cfg.put("model_type", "llama").put("attention_bias", false);
+            cfg.putArray("architectures").add("LlamaForCausalLM");
+            cfg.remove(List.of("max_window_layers", "use_sliding_window", "sliding_window"));
+        }
+        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(cfg));
+        ModelConfig c = ModelConfig.load(dir);
+        Random r = new Random(seed);
+        try (Arena arena = Arena.ofConfined()) {
+            LinkedHashMap<String, Tensor> weights = new LinkedHashMap<>();
+            for (Map.Entry<String, Shape> e : c.weightMap().expected().entrySet()) {
+                String n = e.getKey();
+                float[] v = new float[Math.toIntExact(e.getValue().numel())];
+                for (int i = 0; i < v.length; i++) {
+                    double g = r.nextGaussian();
+                    v[i] = (float) (n.endsWith("norm.weight") ? 1 + 0.1 * g : n.endsWith(".bias") ? 0.1 * g
+                            : n.contains("embed_tokens") ? 0.5 * g : 1.2 / Math.sqrt(e.getValue().dim(1)) * g);
+                }
+                weights.put(n, Tensor.of(DType.F32, e.getValue(), v, arena));
+            }
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), weights, Map.of("format", "pt"));
+        }
+        return dir;
+    }
+
+    private static String node(String script, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("node", script));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(oracle.toFile()).redirectErrorStream(false).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        String err = new String(p.getErrorStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            fail("node " + script + " failed: " + err);
+        }
+        return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static int[] toInts(JsonNode a) {
+        int[] v = new int[a.size()];
+        for (int i = 0; i < v.length; i++) v[i] = a.get(i).asInt();
+        return v;
+    }
+
+    private static boolean onPath(String exe) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(d, exe))) return true;
+        }
+        return false;
+    }
+}
