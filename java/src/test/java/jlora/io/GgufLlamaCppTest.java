@@ -44,10 +44,13 @@ import org.junit.jupiter.api.io.TempDir;
  *       decoding of the bytes is checked too), and agree on the first step's top-5
  *       probabilities.
  * </ul>
- * Random weights make near-ties possible: a step where the fp64 reference's top-2 logit gap is
- * below the type's noise (f32/f16: 0.02; q8_0/q5_0/q4_k: 0.15 — llama.cpp keeps its KV cache
- * in f16 and quantizes activations to q8 for quantized matmuls) ends the comparison, since
- * both choices are then right; the test still requires the stated number of steps compared.
+ * The reference is fed llama.cpp's tokens (teacher forcing), so all 16 steps are compared. A
+ * step where the reference's lead of its best token over the runner-up is below the type's
+ * noise (f32/f16: 0.05 in logits; q8_0/q4_k_m: 0.6, since llama.cpp also rounds activations to
+ * 8 bits for quantized matmuls — measured up to ~0.3) is a tie: llama.cpp may pick either, but
+ * its pick must then be within that gap. The rest must be identical, and at least 14 of 16
+ * steps (f32/f16) or 8 (quantized) must be unambiguous. First-step log-probabilities of
+ * llama.cpp's top 5 must agree within the same gap.
  * The Llama variant checks the q/k row permutation into llama.cpp's interleaved RoPE.
  * Skipped only when node is not installed.
  */
@@ -72,12 +75,12 @@ class GgufLlamaCppTest {
 
     @Test
     void qwen2F32() throws Exception {
-        check("qwen2", 64, 128, GgufFileType.F32, 16);
+        check("qwen2", 64, 128, GgufFileType.F32, 14);
     }
 
     @Test
     void qwen2F16() throws Exception {
-        check("qwen2", 64, 128, GgufFileType.F16, 16);
+        check("qwen2", 64, 128, GgufFileType.F16, 14);
     }
 
     @Test
@@ -88,12 +91,12 @@ class GgufLlamaCppTest {
     /** Hidden 256 so that rows are whole k-quant super-blocks: Q4_K and Q6_K both occur. */
     @Test
     void qwen2Q4KM() throws Exception {
-        check("qwen2", 256, 512, GgufFileType.Q4_K_M, 4);
+        check("qwen2", 256, 512, GgufFileType.Q4_K_M, 8);
     }
 
     @Test
     void llamaF32PermutesQk() throws Exception {
-        check("llama", 64, 128, GgufFileType.F32, 16);
+        check("llama", 64, 128, GgufFileType.F32, 14);
     }
 
     private void check(String family, int hidden, int inter, GgufFileType type, int mustCompare) throws Exception {
@@ -132,39 +135,57 @@ class GgufLlamaCppTest {
         ReferenceForward ref = reference(model, c, entries);
         int[] llamaTokens = toInts(got.path("generated"));
         assertEquals(steps, llamaTokens.length, where);
-        double tieGap = type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.02 : 0.15;
+        // The reference is fed llama.cpp's own tokens (teacher forcing), so one legitimate tie
+        // cannot make the two sequences drift apart and every step is compared.
+        double tieGap = tieGap(type);
         int[] seq = ids.clone();
-        int compared = 0;
+        int unambiguous = 0;
+        StringBuilder margins = new StringBuilder();
         for (int s = 0; s < steps; s++) {
             double[] logits = ref.nextLogits(seq);
-            if (s == 0) checkFirstProbs(logits, got.path("firstProbs"), type, where);
+            if (s == 0) checkFirstLogProbs(logits, got.path("firstProbs"), type, where);
             int want = ReferenceForward.argmax(logits);
-            if (ReferenceForward.margin(logits) < tieGap) break;
-            if (llamaTokens[s] != want) {
-                fail(where + ": step " + s + " llama.cpp chose " + llamaTokens[s] + " (ref logit " + logits[llamaTokens[s]]
-                        + "), reference " + want + " (logit " + logits[want] + ", margin " + ReferenceForward.margin(logits)
-                        + "); llama.cpp " + java.util.Arrays.toString(llamaTokens));
+            double margin = ReferenceForward.margin(logits);
+            margins.append(String.format(" %.3f", margin));
+            if (margin >= tieGap) {
+                unambiguous++;
+                if (llamaTokens[s] != want) {
+                    fail(where + ": step " + s + " llama.cpp chose " + llamaTokens[s] + " (reference logit "
+                            + logits[llamaTokens[s]] + "), the reference " + want + " (logit " + logits[want]
+                            + ", lead " + margin + " >= " + tieGap + "); llama.cpp " + java.util.Arrays.toString(llamaTokens));
+                }
+            } else if (logits[want] - logits[llamaTokens[s]] > tieGap) {
+                fail(where + ": step " + s + " llama.cpp chose " + llamaTokens[s] + ", " + (logits[want] - logits[llamaTokens[s]])
+                        + " below the reference's best " + want);
             }
-            compared++;
             seq = java.util.Arrays.copyOf(seq, seq.length + 1);
-            seq[seq.length - 1] = want;
+            seq[seq.length - 1] = llamaTokens[s];
         }
-        assertTrue(compared >= mustCompare, where + ": only " + compared + " greedy steps were unambiguous (gap >= "
-                + tieGap + "), wanted " + mustCompare + "; llama.cpp " + java.util.Arrays.toString(llamaTokens));
+        assertTrue(unambiguous >= mustCompare, where + ": only " + unambiguous + " of " + steps
+                + " greedy steps had a reference lead >= " + tieGap + ", wanted " + mustCompare + "; leads" + margins);
     }
 
-    /** llama.cpp's softmax of its first logits vs the reference's, for its top-5 tokens. */
-    private static void checkFirstProbs(double[] logits, JsonNode probs, GgufFileType type, String where) {
+    /**
+     * The logit noise llama.cpp adds on top of the file's weights: its KV cache is f16
+     * (f32/f16 files), and quantized matmuls also round the activations to 8 bits (q8_0, q8_K),
+     * which through two random layers moves logits by up to ~0.3 (measured).
+     */
+    static double tieGap(GgufFileType type) {
+        return type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.05 : 0.6;
+    }
+
+    /** llama.cpp's first-step log-probabilities of its top-5 tokens vs the reference's, within the tie gap. */
+    private static void checkFirstLogProbs(double[] logits, JsonNode probs, GgufFileType type, String where) {
         double max = java.util.Arrays.stream(logits).max().orElseThrow(), sum = 0;
         for (double l : logits) sum += Math.exp(l - max);
-        double tol = type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.01 : 0.04;
+        double logZ = max + Math.log(sum);
         assertEquals(5, probs.size(), where);
         for (JsonNode p : probs) {
             int id = p.get(0).asInt();
-            double llama = p.get(1).asDouble(), want = Math.exp(logits[id] - max) / sum;
-            if (!(Math.abs(llama - want) <= tol)) {
-                fail(where + ": first-step probability of token " + id + ": llama.cpp " + llama + ", reference " + want
-                        + " (tolerance " + tol + ")");
+            double llama = Math.log(p.get(1).asDouble()), want = logits[id] - logZ;
+            if (!(Math.abs(llama - want) <= tieGap(type))) {
+                fail(where + ": first-step log-probability of token " + id + ": llama.cpp " + llama + ", reference " + want
+                        + " (tolerance " + tieGap(type) + ")");
             }
         }
     }
