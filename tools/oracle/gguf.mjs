@@ -1,7 +1,8 @@
 // llama.cpp (through node-llama-cpp's prebuilt CPU binaries) as the oracle for jlora's GGUF
 // export: loads a .gguf, reports its metadata, tokenizes a prompt the way llama.cpp does
 // (special tokens parsed, no BOS unless the file asks for one), and generates greedily.
-// Usage: node gguf.mjs MODEL.gguf PROMPT_FILE N_TOKENS  -> one JSON object on stdout.
+// Usage: node gguf.mjs MODEL.gguf PROMPT_FILE N_TOKENS  -> one JSON object on stdout
+// (N_TOKENS 0: load and tokenize only).
 import { readFileSync } from "node:fs";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
@@ -14,11 +15,10 @@ const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: true });
 const info = model.fileInfo;
 const tokens = model.tokenize(prompt, true);
 
-const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1, seed: 0 });
-const seq = context.getSequence();
+const context = n > 0 ? await model.createContext({ contextSize: 256, batchSize: 256, threads: 1, seed: 0 }) : null;
 const generated = [];
 const firstProbs = [];
-const it = seq.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 0, yieldEogToken: true });
+const it = n > 0 ? context.getSequence().evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 0, yieldEogToken: true }) : [];
 for await (const step of it) {
   generated.push(step.token);
   if (firstProbs.length === 0) {
@@ -47,6 +47,6 @@ console.log(JSON.stringify({
   generated,
   firstProbs,
 }));
-await context.dispose();
+await context?.dispose();
 await model.dispose();
 await llama.dispose();
