@@ -37,43 +37,62 @@ public final class GgufExport {
         void row(long r, float[] out);
     }
 
-    /** Exports {@code modelDir} to {@code out} and a Modelfile beside it; returns the tensor types chosen (for the summary line). */
+    /**
+     * The weights to export by Hugging Face name, e.g. a model directory's safetensors or a base
+     * model with a LoRA adapter merged on the fly (the merge supplies this, row by row if it likes:
+     * the export reads each tensor once, in order).
+     */
+    public interface WeightSource {
+        /** The tensor, or null if the model has none of that name. */
+        Tensor tensor(String hfName);
+    }
+
+    /** Exports {@code modelDir} to {@code out} and a Modelfile beside it; returns the tensors written. */
     public static List<GgufWriter.TensorEntry> export(Path modelDir, Path out, GgufFileType type) {
         ModelConfig c = ModelConfig.load(modelDir);
         try (SafetensorsDir st = SafetensorsDir.open(modelDir)) {
-            GgufWriter w = new GgufWriter();
-            String arch = architecture(c);
-            putModelMetadata(w, c, arch, name(modelDir), type);
-            GgufTokenizer tok = GgufTokenizer.read(modelDir, c.modelType(), c.vocabSize());
-            tok.putInto(w);
-            boolean hasHead = !c.tieWordEmbeddings() && st.contains("lm_head.weight");
-            Map<String, Shape> expected = c.weightMap().expected();
-            for (Map.Entry<String, Shape> e : expected.entrySet()) {
-                String hf = e.getKey();
-                if (!st.contains(hf)) {
-                    throw new UserError(st.path() + ": tensor " + hf + " is missing; the weights do not match config.json");
-                }
-                Tensor t = st.tensor(hf);
-                if (!t.shape().equals(e.getValue())) {
-                    throw new UserError(st.path() + ": tensor " + hf + " has shape " + t.shape() + ", config.json implies "
-                            + e.getValue());
-                }
-                String g = GgufTensorNames.of(hf);
-                int layer = GgufTensorNames.layer(hf);
-                boolean asOutput = g.equals("output.weight") || (!hasHead && g.equals("token_embd.weight"));
-                RowSource src = rows(t, permuteHeads(c, arch, hf));
-                GgmlType gt = type.tensorType(g, src.shape(), layer, c.numHiddenLayers(), asOutput);
-                w.addTensor(g, src.shape(), gt, channel -> stream(src, gt, channel));
-            }
-            if (c.ropeScaling().type() == RopeScaling.Type.LLAMA3) {
-                float[] f = llama3RopeFactors(c);
-                w.addTensor("rope_freqs.weight", new long[] {f.length}, GgmlType.F32,
-                        channel -> stream(rows(f), GgmlType.F32, channel));
-            }
-            w.write(out);
-            AtomicFiles.writeString(modelfile(out), OllamaModelfile.text(out, tok.chatTemplate(), tok.tokens()));
-            return w.tensors();
+            return export(c, modelDir, name -> st.contains(name) ? st.tensor(name) : null, out, type);
         }
+    }
+
+    /**
+     * Exports the model {@code c} describes, with weights from {@code weights} and the tokenizer
+     * files of {@code tokenizerDir} (tokenizer.json, tokenizer_config.json).
+     */
+    public static List<GgufWriter.TensorEntry> export(ModelConfig c, Path tokenizerDir, WeightSource weights, Path out,
+                                                      GgufFileType type) {
+        GgufWriter w = new GgufWriter();
+        String arch = architecture(c);
+        putModelMetadata(w, c, arch, name(tokenizerDir), type);
+        GgufTokenizer tok = GgufTokenizer.read(tokenizerDir, c.modelType(), c.vocabSize());
+        tok.putInto(w);
+        boolean hasHead = !c.tieWordEmbeddings() && weights.tensor("lm_head.weight") != null;
+        for (Map.Entry<String, Shape> e : c.weightMap().expected().entrySet()) {
+            String hf = e.getKey();
+            Tensor t = weights.tensor(hf);
+            if (t == null) {
+                throw new UserError(c.source().resolveSibling("*.safetensors") + ": tensor " + hf
+                        + " is missing; the weights do not match config.json");
+            }
+            if (!t.shape().equals(e.getValue())) {
+                throw new UserError(c.source().resolveSibling("*.safetensors") + ": tensor " + hf + " has shape "
+                        + t.shape() + ", config.json implies " + e.getValue());
+            }
+            String g = GgufTensorNames.of(hf);
+            int layer = GgufTensorNames.layer(hf);
+            boolean asOutput = g.equals("output.weight") || (!hasHead && g.equals("token_embd.weight"));
+            RowSource src = rows(t, permuteHeads(c, arch, hf));
+            GgmlType gt = type.tensorType(g, src.shape(), layer, c.numHiddenLayers(), asOutput);
+            w.addTensor(g, src.shape(), gt, channel -> stream(src, gt, channel));
+        }
+        if (c.ropeScaling().type() == RopeScaling.Type.LLAMA3) {
+            float[] f = llama3RopeFactors(c);
+            w.addTensor("rope_freqs.weight", new long[] {f.length}, GgmlType.F32,
+                    channel -> stream(rows(f), GgmlType.F32, channel));
+        }
+        w.write(out);
+        AtomicFiles.writeString(modelfile(out), OllamaModelfile.text(out, tok.chatTemplate(), tok.tokens()));
+        return w.tensors();
     }
 
     /** The Ollama Modelfile written beside {@code gguf}. */

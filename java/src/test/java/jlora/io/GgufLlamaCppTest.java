@@ -86,6 +86,11 @@ class GgufLlamaCppTest {
     }
 
     @Test
+    void qwen2Bf16() throws Exception {
+        check("qwen2", 64, 128, GgufFileType.BF16, 14);
+    }
+
+    @Test
     void qwen2Q8_0() throws Exception {
         check("qwen2", 64, 128, GgufFileType.Q8_0, 8);
     }
