@@ -54,7 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * llama.cpp's top 5 must agree within the same gap.
  * The Llama variant checks the q/k row permutation into llama.cpp's interleaved RoPE, the
  * Qwen3 one the per-head q/k norms.
- * Skipped only when node is not installed.
+ * Skipped only when node/npm are not installed.
  */
 class GgufLlamaCppTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -64,13 +64,23 @@ class GgufLlamaCppTest {
     @TempDir
     Path tmp;
 
+    /**
+     * Installs the oracle packages through the project's own tools/fetch-fixtures.sh (a no-op
+     * once installed; tools/test.sh does not call it), so a fresh clone with Node.js runs this.
+     */
     @BeforeAll
-    static void findOracle() {
-        Assumptions.assumeTrue(onPath("node"), "node is not installed: llama.cpp oracle skipped");
+    static void findOracle() throws Exception {
+        Assumptions.assumeTrue(onPath("node") && onPath("npm"), "node/npm not installed: llama.cpp oracle skipped");
         Path dir = Path.of("").toAbsolutePath();
         while (dir != null && !Files.isDirectory(dir.resolve("tools/oracle"))) dir = dir.getParent();
-        if (dir == null || !Files.isDirectory(dir.resolve("tools/oracle/node_modules/node-llama-cpp"))) {
-            fail("node is installed but tools/oracle/node_modules/node-llama-cpp is not: run tools/fetch-fixtures.sh");
+        if (dir == null) fail("no tools/oracle above " + Path.of("").toAbsolutePath());
+        // not inheritIO: the forked test JVM's stdout is surefire's channel
+        Process p = new ProcessBuilder("bash", dir.resolve("tools/fetch-fixtures.sh").toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0
+                || !Files.isDirectory(dir.resolve("tools/oracle/node_modules/node-llama-cpp"))) {
+            fail("tools/fetch-fixtures.sh did not install node-llama-cpp into tools/oracle/node_modules:\n" + log);
         }
         oracle = dir.resolve("tools/oracle");
     }
