@@ -29,6 +29,11 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 0
 fi
 echo "fetch-fixtures: installing oracle packages into $dir/node_modules ..." >&2
-(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' >&2 || true)
-[ -d "$dir/node_modules/@lenml/tokenizers" ] || { echo "fetch-fixtures: npm ci failed" >&2; exit 1; }
+# --omit=optional: node-llama-cpp lists its prebuilt llama.cpp for every platform and GPU as
+# optional dependencies (~900 MB on linux-x64, mostly CUDA); package.json names the CPU build
+# for linux-x64 directly, which is all the GGUF oracle needs (~250 MB in all).
+(cd "$dir" && npm ci --omit=optional --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' >&2 || true)
+for p in @lenml/tokenizers node-llama-cpp @node-llama-cpp/linux-x64; do
+  [ -d "$dir/node_modules/$p" ] || { echo "fetch-fixtures: npm ci failed ($p missing)" >&2; exit 1; }
+done
 touch "$stamp"

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
         versionProvider = Main.Version.class,
         description = "LoRA / QLoRA fine-tuning for Qwen and Llama models, in Java.",
         subcommands = {InfoCommand.class, PrepareCommand.class, ChatCommand.class, ServeCommand.class,
-                ReportCommand.class, CommandLine.HelpCommand.class})
+                ExportCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show stack traces for errors.")

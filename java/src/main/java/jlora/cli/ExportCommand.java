@@ -1,0 +1,51 @@
+package jlora.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import jlora.io.GgufExport;
+import jlora.io.GgufFileType;
+import jlora.io.GgufWriter;
+import jlora.model.TinyModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `jlora export gguf`: a model directory → one GGUF file plus an Ollama Modelfile beside it. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Export a model for other runtimes.",
+        subcommands = {ExportCommand.Gguf.class})
+public final class ExportCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "gguf", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = {"Write a GGUF v3 file that llama.cpp and Ollama load, and a Modelfile beside it.",
+                    "Types: f32, f16, bf16, q8_0, q4_k_m (llama.cpp's Q4_K_M mixture)."})
+    static final class Gguf implements Callable<Integer> {
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Hugging Face model directory (a merged model); default: the built-in tiny model.")
+        Path model;
+
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .gguf file to write.")
+        Path out;
+
+        @Option(names = "--type", paramLabel = "TYPE", description = "Tensor types: f32, f16, bf16, q8_0, q4_k_m.")
+        String type = "f16";
+
+        @Parameters(arity = "0", hidden = true)
+        List<String> none;
+
+        @Override
+        public Integer call() {
+            GgufFileType t = GgufFileType.parse(type);
+            Path dir = model != null ? model : TinyModel.materialize();
+            List<GgufWriter.TensorEntry> tensors = GgufExport.export(dir, out, t);
+            System.out.println("wrote " + out + " (" + t.id() + ": " + GgufExport.summary(tensors) + ")");
+            System.out.println("wrote " + GgufExport.modelfile(out) + "  (ollama create NAME -f Modelfile)");
+            return 0;
+        }
+    }
+}
