@@ -47,7 +47,7 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        PrintWriter stdout = spec.commandLine().getOut();
+        var stdout = System.out;
         var options = new LoraMerge.Options(model, adapter, out, parseDtype(dtype), parseSize(maxShardSize),
                 basePrecision, force);
         LoraMerge.Result r = LoraMerge.merge(options, line -> {
@@ -60,7 +60,6 @@ final class MergeCommand implements Callable<Integer> {
         stdout.println("wrote " + r.out() + ": " + r.tensors() + " tensors as " + dtype.toLowerCase(Locale.ROOT)
                 + " in " + String.join(", ", r.files()) + "; config.json" + (r.companions().isEmpty() ? ""
                 : ", " + String.join(", ", r.companions())));
-        stdout.flush();
         return 0;
     }
 
