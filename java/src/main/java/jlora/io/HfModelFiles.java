@@ -3,6 +3,7 @@ package jlora.io;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -45,7 +46,8 @@ public final class HfModelFiles {
      * {@code source} (a config.json) with {@code torch_dtype} (and {@code dtype}, the name newer
      * transformers writes, when present) set to {@code dtype} and {@code quantization_config}
      * removed: every other field is kept as it was, in its order. Indented by 2 as
-     * transformers' to_json_string indents.
+     * transformers' to_json_string indents (transformers sorts the keys; keeping the source's
+     * order keeps a diff against the base config small, and readers do not care).
      */
     public static String rewriteConfig(Path source, DType dtype) {
         JsonNode root;
@@ -58,7 +60,12 @@ public final class HfModelFiles {
         o.remove("quantization_config");
         o.put("torch_dtype", torchDtype(dtype));
         if (o.has("dtype")) o.put("dtype", torchDtype(dtype));
-        DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withObjectIndenter(new DefaultIndenter("  ", "\n"));
+        // Python's json.dumps(indent=2): `"key": value`, one list element per line.
+        var indent = new DefaultIndenter("  ", "\n");
+        DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withSeparators(Separators.createDefaultInstance()
+                .withObjectFieldValueSpacing(Separators.Spacing.AFTER));
+        pp.indentObjectsWith(indent);
+        pp.indentArraysWith(indent);
         try {
             return JSON.writer(pp).writeValueAsString(o) + "\n";
         } catch (IOException e) {
