@@ -353,6 +353,37 @@ class LoraMergeTest {
         assertTrue(Files.isRegularFile(llama.resolve("model.safetensors")));
     }
 
+    /** Older checkpoints carry rotary inv_freq buffers; an integer one must come through untouched. */
+    @Test
+    void integerTensorsAreKeptAndFloatExtrasConverted() throws IOException {
+        Path base = TinyModels.write(tmp.resolve("llama"), "llama", seed);
+        Path ad = adapter(base, LoraConfig.builder().r(2).loraAlpha(4).targetModules("all-linear").seed(seed).build(), "a");
+        String ints = "model.layers.0.self_attn.rotary_emb.inv_freq", floats = "model.layers.1.self_attn.rotary_emb.inv_freq";
+        long[] counts = {rng.nextLong(), -1, 0, Long.MAX_VALUE};
+        try (SafetensorsDir src = SafetensorsDir.open(base); Arena arena = Arena.ofShared()) {
+            LinkedHashMap<String, Tensor> all = new LinkedHashMap<>();
+            for (String n : src.names()) all.put(n, src.tensor(n));
+            Tensor i64 = Tensor.allocate(DType.I64, jlora.tensor.Shape.of(4), arena);
+            for (int i = 0; i < 4; i++) i64.data().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, counts[i]);
+            all.put(ints, i64);
+            all.put(floats, Tensor.of(DType.F32, jlora.tensor.Shape.of(3), new float[] {1f, 0.1f, 1e-3f}, arena));
+            SafetensorsWriter.write(tmp.resolve("with-extras.safetensors"), all, Map.of("format", "pt"));
+        }
+        Files.move(tmp.resolve("with-extras.safetensors"), base.resolve("model.safetensors"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        merge(base, ad, tmp.resolve("out"), DType.BF16, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
+        try (SafetensorsDir st = SafetensorsDir.open(tmp.resolve("out"))) {
+            Tensor i64 = st.tensor(ints);
+            assertEquals(DType.I64, i64.dtype());
+            for (int i = 0; i < 4; i++) {
+                assertEquals(counts[i], i64.data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i), ints + "[" + i + "]");
+            }
+            Tensor f = st.tensor(floats);
+            assertEquals(DType.BF16, f.dtype());
+            assertEquals(HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(0.1f)), f.getFloat(1));
+        }
+    }
+
     @Test
     void configRewriteKeepsFieldOrderAndDropsQuantization() throws IOException {
         Path f = tmp.resolve("config.json");
