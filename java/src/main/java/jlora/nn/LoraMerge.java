@@ -129,7 +129,7 @@ public final class LoraMerge {
             LoraWeights lora = PeftAdapter.load(o.adapter(), config, arena).weights();
             Plan plan = plan(src, config, o.dtype(), weightsDir);
             Base base = plan.quantized().isEmpty() ? Base.ORIGINAL : Base.DEQUANTIZED_NF4;
-            describe(o, base, weightsDir, runConfig, log);
+            describe(o, base, config.quantMethod() != null, weightsDir, runConfig, log);
 
             Map<String, LoraPair> byWeight = new LinkedHashMap<>();
             for (LoraPair p : lora.pairs()) byWeight.put(p.target().path() + ".weight", p);
@@ -246,14 +246,18 @@ public final class LoraMerge {
         return out;
     }
 
-    private static void describe(Options o, Base base, Path weightsDir, Path runConfig, Consumer<String> log) {
+    private static void describe(Options o, Base base, boolean quantizedModel, Path weightsDir, Path runConfig,
+                                 Consumer<String> log) {
         if (base == Base.DEQUANTIZED_NF4) {
             log.accept("merging into the dequantized NF4 weights of " + weightsDir + " (a bitsandbytes 4-bit checkpoint):"
                     + " this is lossy, the merged model keeps the 4-bit rounding error of every linear layer. Give"
                     + " --base-precision with the original bf16 checkpoint to merge into the original weights instead.");
-        } else if (o.basePrecision() != null) {
+        } else if (o.basePrecision() != null && quantizedModel) {
             log.accept("merging into the original high-precision weights of " + weightsDir + " (--base-precision),"
                     + " not into the 4-bit weights of " + o.model());
+        } else if (o.basePrecision() != null) {
+            log.accept("merging into the weights of " + weightsDir + " (--base-precision; " + o.model()
+                    + " is not quantized, so it was only used for config.json and the tokenizer files)");
         } else if (runConfig != null) {
             log.accept("the adapter was trained on NF4-quantized weights (" + runConfig + ": quantization.mode nf4);"
                     + " merging into the original high-precision weights of " + weightsDir
