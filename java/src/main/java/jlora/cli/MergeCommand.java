@@ -20,22 +20,28 @@ import picocli.CommandLine.Spec;
                 "transformers loads without PEFT. From a bitsandbytes 4-bit base the adapter is merged",
                 "into the dequantized NF4 weights (lossy) unless --base-precision gives the originals."})
 final class MergeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "BASE_DIR", description = "The base model the adapter was trained on.")
+    @Option(names = "--model", required = true, paramLabel = "BASE_DIR",
+            description = "The base model the adapter was trained on.")
     Path model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "ADAPTER_DIR", description = "PEFT adapter directory (adapter_config.json + adapter_model.safetensors).")
+    @Option(names = "--adapter", required = true, paramLabel = "ADAPTER_DIR",
+            description = "PEFT adapter directory (adapter_config.json + adapter_model.safetensors).")
     Path adapter;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT_DIR", description = "Directory to create (must not exist or be empty).")
+    @Option(names = "--out", required = true, paramLabel = "OUT_DIR",
+            description = "Directory to create (must not exist or be empty).")
     Path out;
 
     @Option(names = "--dtype", paramLabel = "bf16|f16|f32", description = "dtype of the written weights.")
     String dtype = "bf16";
 
-    @Option(names = "--max-shard-size", paramLabel = "SIZE", description = "Largest shard, as transformers' max_shard_size: 5GB (10^9), 4GiB (2^30), 500MB, or bytes.")
+    @Option(names = "--max-shard-size", paramLabel = "SIZE",
+            description = "Largest shard, as transformers' max_shard_size: 5GB (10^9), 4GiB (2^30), 500MB, or bytes.")
     String maxShardSize = "5GB";
 
-    @Option(names = "--base-precision", paramLabel = "DIR", description = "The original bf16/f16/f32 checkpoint of a pre-quantized --model: merge into its weights instead of the dequantized NF4 ones.")
+    @Option(names = "--base-precision", paramLabel = "DIR",
+            description = {"The original bf16/f16/f32 checkpoint of a pre-quantized --model:",
+                    "merge into its weights instead of the dequantized NF4 ones."})
     Path basePrecision;
 
     @Option(names = "--force", description = "Replace OUT_DIR if it is not empty.")

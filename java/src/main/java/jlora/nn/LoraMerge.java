@@ -119,7 +119,8 @@ public final class LoraMerge {
         Path runConfig = nf4RunConfig(o.adapter());
         Path outAbs = o.out().toAbsolutePath().normalize();
         for (Path in : new Path[] {o.model(), o.adapter(), o.basePrecision()}) {
-            if (in != null && (outAbs.equals(in.toAbsolutePath().normalize()) || in.toAbsolutePath().normalize().startsWith(outAbs))) {
+            Path inAbs = in == null ? null : in.toAbsolutePath().normalize();
+            if (inAbs != null && inAbs.startsWith(outAbs)) {
                 throw new UserError("--out " + o.out() + " would replace the input " + in + "; choose a new directory");
             }
         }
@@ -133,7 +134,12 @@ public final class LoraMerge {
 
             Map<String, LoraPair> byWeight = new LinkedHashMap<>();
             for (LoraPair p : lora.pairs()) byWeight.put(p.target().path() + ".weight", p);
+            int total = plan.layout().size();
+            int[] done = {0};
             SafetensorsWriter.Producer producer = (name, scratch) -> {
+                if (++done[0] * 10 / total != (done[0] - 1) * 10 / total) {
+                    log.accept("  " + done[0] + "/" + total + " tensors (" + done[0] * 100 / total + "%)");
+                }
                 Tensor w = plan.quantized().contains(name) ? nf4(src, name).dequantize(scratch) : src.tensor(name);
                 Slot slot = plan.layout().get(name);
                 LoraPair pair = byWeight.get(name);

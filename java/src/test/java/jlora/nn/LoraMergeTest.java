@@ -68,6 +68,11 @@ class LoraMergeTest {
         return dir;
     }
 
+    /** What the merge printed: which weights it used, then progress. */
+    String said() {
+        return String.join("\n", log);
+    }
+
     LoraMerge.Result merge(Path base, Path adapter, Path out, DType dtype, long shard) {
         return LoraMerge.merge(new LoraMerge.Options(base, adapter, out, dtype, shard, null, false), log::add);
     }
@@ -291,19 +296,21 @@ class LoraMergeTest {
         Path ad = adapter(original, LoraConfig.builder().r(4).loraAlpha(8).targetModules("all-linear")
                 .layersToTransform(List.of(0)).seed(seed).build(), "adapter");
 
+        log.clear();
         LoraMerge.Result fromBnb = merge(qz.bnb(), ad, tmp.resolve("from-bnb"), DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
         assertEquals(LoraMerge.Base.DEQUANTIZED_NF4, fromBnb.base());
-        assertTrue(log.getLast().contains("dequantized NF4") && log.getLast().contains("lossy"), log.getLast());
+        assertTrue(said().contains("dequantized NF4") && said().contains("lossy"), said());
         merge(qz.dequantized(), ad, tmp.resolve("from-deq"), DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
         assertSameTensors(tensors(tmp.resolve("from-deq")), tensors(tmp.resolve("from-bnb")), "bnb vs dequantize-then-merge");
         JsonNode cfg = JSON.readTree(tmp.resolve("from-bnb").resolve("config.json").toFile());
         assertFalse(cfg.has("quantization_config"), cfg.toString());
         assertEquals(null, ModelConfig.load(tmp.resolve("from-bnb")).quantMethod());
 
+        log.clear();
         LoraMerge.Result fromOriginal = LoraMerge.merge(new LoraMerge.Options(qz.bnb(), ad, tmp.resolve("from-orig"),
                 DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES, original, false), log::add);
         assertEquals(LoraMerge.Base.ORIGINAL, fromOriginal.base());
-        assertTrue(log.getLast().contains("original high-precision"), log.getLast());
+        assertTrue(said().contains("original high-precision"), said());
         merge(original, ad, tmp.resolve("plain"), DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
         assertSameTensors(tensors(tmp.resolve("plain")), tensors(tmp.resolve("from-orig")), "--base-precision vs plain merge");
     }
@@ -318,7 +325,7 @@ class LoraMergeTest {
         Files.writeString(run.resolve(LoraMerge.RUN_CONFIG), "model:\n  path: x\nquantization:\n  mode: nf4\n  double_quant: true\n");
         LoraMerge.Result r = merge(base, ad, tmp.resolve("out"), DType.BF16, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
         assertEquals(LoraMerge.Base.ORIGINAL, r.base());
-        assertTrue(log.getLast().contains("trained on NF4") && log.getLast().contains("original high-precision"), log.getLast());
+        assertTrue(said().contains("trained on NF4") && said().contains("original high-precision"), said());
     }
 
     @Test
