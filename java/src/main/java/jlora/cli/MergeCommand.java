@@ -15,10 +15,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "merge", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Fold a LoRA adapter into its base model and write a Hugging Face model directory",
-                "(sharded safetensors + index, config.json, tokenizer and generation files) that",
-                "transformers loads without PEFT. From a bitsandbytes 4-bit base the adapter is merged",
-                "into the dequantized NF4 weights (lossy) unless --base-precision gives the originals."})
+        description = {"Fold a LoRA adapter into its base model and write a Hugging Face model",
+                "directory (sharded safetensors + index, config.json, tokenizer and generation",
+                "files) that transformers loads without PEFT. From a bitsandbytes 4-bit base",
+                "the adapter goes into the dequantized NF4 weights (lossy) unless",
+                "--base-precision gives the original weights."})
 final class MergeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "BASE_DIR",
             description = "The base model the adapter was trained on.")
@@ -40,8 +41,8 @@ final class MergeCommand implements Callable<Integer> {
     String maxShardSize = "5GB";
 
     @Option(names = "--base-precision", paramLabel = "DIR",
-            description = {"The original bf16/f16/f32 checkpoint of a pre-quantized --model:",
-                    "merge into its weights instead of the dequantized NF4 ones."})
+            description = "The original bf16/f16/f32 checkpoint of a pre-quantized --model: merge into its"
+                    + " weights instead of the dequantized NF4 ones.")
     Path basePrecision;
 
     @Option(names = "--force", description = "Replace OUT_DIR if it is not empty.")
