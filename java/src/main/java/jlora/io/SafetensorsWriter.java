@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -25,6 +26,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import jlora.UserError;
 import jlora.tensor.DType;
+import jlora.tensor.Shape;
 import jlora.tensor.Tensor;
 
 /**
@@ -111,6 +113,98 @@ public final class SafetensorsWriter {
         return written;
     }
 
+    /** The dtype and shape of a tensor whose bytes a {@link Producer} supplies when its turn comes. */
+    public record Slot(DType dtype, Shape shape) {
+        public long byteSize() {
+            return dtype.byteSize(shape.numel());
+        }
+    }
+
+    /**
+     * Makes the tensor {@code name} when the writer reaches it; memory for it comes from
+     * {@code scratch} (a shared arena), which is closed once its bytes are written.
+     */
+    @FunctionalInterface
+    public interface Producer {
+        Tensor produce(String name, Arena scratch);
+    }
+
+    /**
+     * As {@link #writeSharded}, but streaming: the layout (names, dtypes, shapes) is fixed up
+     * front, so every header is known before any tensor exists, and each tensor is produced,
+     * written and freed in turn: one tensor in memory at a time, whatever the model's size.
+     */
+    public static List<Path> writeShardedStreamed(Path dir, String baseName, SequencedMap<String, Slot> layout,
+                                                  Map<String, String> metadata, long maxShardBytes, Producer producer) {
+        List<SequencedMap<String, Slot>> shards = plan(layout, maxShardBytes);
+        List<Path> written = new ArrayList<>();
+        if (shards.size() == 1) {
+            Path single = dir.resolve(baseName + ".safetensors");
+            writeStreamed(single, shards.getFirst(), metadata, producer);
+            written.add(single);
+        } else {
+            Map<String, String> weightMap = new TreeMap<>();
+            long totalSize = 0;
+            for (int i = 0; i < shards.size(); i++) {
+                String name = String.format("%s-%05d-of-%05d.safetensors", baseName, i + 1, shards.size());
+                Path shard = dir.resolve(name);
+                writeStreamed(shard, shards.get(i), metadata, producer);
+                written.add(shard);
+                for (var e : shards.get(i).entrySet()) {
+                    weightMap.put(e.getKey(), name);
+                    totalSize += e.getValue().byteSize();
+                }
+            }
+            Path index = dir.resolve(baseName + ".safetensors.index.json");
+            AtomicFiles.writeString(index, indexJson(totalSize, weightMap));
+            written.add(index);
+        }
+        removeStale(dir, baseName, written);
+        return written;
+    }
+
+    /** One file whose tensors come from {@code producer}, each checked against its slot. */
+    public static void writeStreamed(Path file, SequencedMap<String, Slot> layout, Map<String, String> metadata,
+                                     Producer producer) {
+        byte[] header = headerOf(layout, metadata);
+        AtomicFiles.write(file, out -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            AtomicFiles.writeAll(out, len);
+            AtomicFiles.writeAll(out, ByteBuffer.wrap(header));
+            for (var e : layout.entrySet()) {
+                try (Arena scratch = Arena.ofShared()) {
+                    Tensor t = producer.produce(e.getKey(), scratch);
+                    Slot s = e.getValue();
+                    if (t.dtype() != s.dtype() || !t.shape().equals(s.shape())) {
+                        throw new IllegalStateException("tensor '" + e.getKey() + "' was produced as " + t.dtype() + " "
+                                + t.shape() + ", but its header entry says " + s.dtype() + " " + s.shape());
+                    }
+                    writeSegment(out, t.data());
+                }
+            }
+        });
+    }
+
+    /** Shards in order: a new one starts when the next tensor would pass the limit (transformers' rule). */
+    private static List<SequencedMap<String, Slot>> plan(SequencedMap<String, Slot> layout, long maxShardBytes) {
+        if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive: " + maxShardBytes);
+        List<SequencedMap<String, Slot>> shards = new ArrayList<>();
+        SequencedMap<String, Slot> current = new LinkedHashMap<>();
+        long currentBytes = 0;
+        for (var e : layout.entrySet()) {
+            long size = e.getValue().byteSize();
+            if (!current.isEmpty() && currentBytes + size > maxShardBytes) {
+                shards.add(current);
+                current = new LinkedHashMap<>();
+                currentBytes = 0;
+            }
+            current.put(e.getKey(), e.getValue());
+            currentBytes += size;
+        }
+        if (!current.isEmpty() || shards.isEmpty()) shards.add(current);
+        return shards;
+    }
+
     private static String indexJson(long totalSize, Map<String, String> weightMap) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
@@ -142,6 +236,19 @@ public final class SafetensorsWriter {
 
     /** The header JSON, space-padded to a multiple of 8 bytes as the reference writer pads it. */
     static byte[] header(SequencedMap<String, Tensor> tensors, Map<String, String> metadata) {
+        SequencedMap<String, Slot> layout = new LinkedHashMap<>();
+        for (var e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            if (t.dtype() == DType.NF4) {
+                throw new IllegalArgumentException("tensor '" + e.getKey() + "': NF4 has no safetensors dtype;"
+                        + " store the packed bytes as U8, as bitsandbytes does");
+            }
+            layout.put(e.getKey(), new Slot(t.dtype(), t.shape()));
+        }
+        return headerOf(layout, metadata);
+    }
+
+    private static byte[] headerOf(SequencedMap<String, Slot> tensors, Map<String, String> metadata) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (JsonGenerator g = JSON.createGenerator(bytes)) {
             g.writeStartObject();
@@ -160,7 +267,7 @@ public final class SafetensorsWriter {
             long offset = 0;
             for (var e : tensors.entrySet()) {
                 String name = e.getKey();
-                Tensor t = e.getValue();
+                Slot t = e.getValue();
                 if (name.isEmpty() || name.equals(SafetensorsHeader.METADATA_KEY)) {
                     throw new IllegalArgumentException("tensor name " + SafetensorsHeader.quote(name) + " is reserved");
                 }

@@ -20,7 +20,7 @@ import jlora.tensor.Tensor;
  */
 final class WeightLoader {
     /** The suffixes under which bitsandbytes stores the state of a 4-bit weight W ("W.absmax" ...). */
-    private static final String[] BNB_PARTS = {Bnb4bitFormat.ABSMAX, Bnb4bitFormat.QUANT_MAP, Bnb4bitFormat.NESTED_ABSMAX,
+    static final String[] BNB_PARTS = {Bnb4bitFormat.ABSMAX, Bnb4bitFormat.QUANT_MAP, Bnb4bitFormat.NESTED_ABSMAX,
             Bnb4bitFormat.NESTED_QUANT_MAP, Bnb4bitFormat.QUANT_STATE_NF4, Bnb4bitFormat.QUANT_STATE_FP4};
 
     private final SafetensorsDir dir;
