@@ -1,0 +1,172 @@
+package jlora.eval;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import jlora.backend.LossSum;
+import jlora.data.Example;
+import jlora.data.ExampleTokenizer;
+import jlora.data.TokenizedExample;
+import jlora.data.ToolCall;
+import jlora.infer.ChatEngine;
+import jlora.infer.ChatRequest;
+import jlora.infer.ChatResult;
+import jlora.infer.SamplingParams;
+
+/**
+ * Runs one model over an eval set: QA turns are generated and scored by {@link QaMetrics},
+ * tool turns are generated with the tools shown and scored by {@link ToolMetrics}, and every
+ * example that tokenizes adds to the eval loss. Latency is the wall time of each
+ * {@link ChatEngine#generate} call; peak memory the JVM heap high-water mark over the run.
+ *
+ * <p>eval_loss = Σ per-token losses / Σ counted tokens over all examples (token-weighted, not
+ * a mean of per-example means) and perplexity = exp(eval_loss).
+ */
+public final class Evaluator {
+    private final ChatEngine engine;
+    private final TokenLoss loss;
+    private final ExampleTokenizer tokenizer;
+    private final ToolSchema schema;
+    private final SamplingParams sampling;
+
+    /**
+     * @param loss      the model's loss, or null to skip eval loss (then {@code tokenizer} may be null)
+     * @param schema    the tools every tool turn is offered and judged against, or null for each
+     *                  example's own tools
+     */
+    public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
+                     SamplingParams sampling) {
+        if (loss != null && tokenizer == null) throw new IllegalArgumentException("a loss needs a tokenizer");
+        this.engine = engine;
+        this.loss = loss;
+        this.tokenizer = tokenizer;
+        this.schema = schema;
+        this.sampling = sampling;
+    }
+
+    public EvalReport run(List<Example> examples, Consumer<String> progress) {
+        PeakMemory.reset();
+        LossSum lossSum = new LossSum(0, 0);
+        long lossExamples = 0, lossSkipped = 0, completionTokens = 0, chats = 0;
+        List<Double> latencies = new ArrayList<>();
+        List<Boolean> em = new ArrayList<>(), contains = new ArrayList<>();
+        List<Double> f1 = new ArrayList<>();
+        List<ToolMetrics.Score> toolScores = new ArrayList<>();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        int done = 0;
+        for (Example e : examples) {
+            EvalItem item = EvalItem.of(e);
+            if (loss != null) {
+                TokenizedExample t = tokenizer.take(e);
+                if (t == null || t.trainedTokens() == 0) {
+                    lossSkipped++;
+                } else {
+                    lossSum = lossSum.plus(loss.loss(t));
+                    lossExamples++;
+                }
+            }
+            switch (item) {
+                case EvalItem.Qa qa -> {
+                    Timed r = generate(new ChatRequest(qa.prompt(), null, sampling, null));
+                    latencies.add(r.ms());
+                    completionTokens += r.result().completionTokens();
+                    String text = r.result().text();
+                    boolean exact = QaMetrics.exactMatch(text, qa.answers());
+                    boolean has = QaMetrics.contains(text, qa.answers());
+                    double f = QaMetrics.f1(text, qa.answers());
+                    em.add(exact);
+                    contains.add(has);
+                    f1.add(f);
+                    Map<String, Object> row = row("qa", e, r);
+                    row.put("answers", qa.answers());
+                    row.put("prediction", text);
+                    row.put("exact_match", exact);
+                    row.put("contains", has);
+                    row.put("f1", f);
+                    rows.add(row);
+                }
+                case EvalItem.Tool tool -> {
+                    List<Map<String, Object>> tools = schema != null ? schema.tools() : tool.tools();
+                    Timed r = generate(new ChatRequest(tool.prompt(), tools, sampling, null));
+                    latencies.add(r.ms());
+                    completionTokens += r.result().completionTokens();
+                    Set<String> names = ToolSchema.names(tools);
+                    ToolMetrics.Score s = ToolMetrics.score(new ToolMetrics.Sample(tool.expected(),
+                            r.result().toolCalls(), r.result().malformedToolCalls().size(), names));
+                    toolScores.add(s);
+                    Map<String, Object> row = row("tool", e, r);
+                    row.put("expected", tool.expected().stream().map(ToolCall::toJson).toList());
+                    row.put("predicted", r.result().toolCalls().stream().map(ToolCall::toJson).toList());
+                    row.put("malformed", r.result().malformedToolCalls());
+                    row.put("text", r.result().text());
+                    row.put("tool_name_correct", s.nameCorrect());
+                    row.put("parameters_exact", s.parametersExact());
+                    row.put("parameter_partial", s.parameterPartial());
+                    row.put("json_valid", s.jsonValid());
+                    row.put("hallucinated", s.hallucinated());
+                    rows.add(row);
+                }
+                case EvalItem.Chat c -> chats++;
+            }
+            done++;
+            if (progress != null) progress.accept(done + "/" + examples.size());
+        }
+        LatencyStats lat = LatencyStats.fromList(latencies, completionTokens);
+        ToolMetrics.Rates tr = ToolMetrics.rates(toolScores);
+        Double evalLoss = lossSum.count() > 0 ? lossSum.sum() / lossSum.count() : null;
+
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("eval_loss", evalLoss);
+        m.put("perplexity", evalLoss == null ? null : Math.exp(evalLoss));
+        m.put("exact_match", rate(em));
+        m.put("contains", rate(contains));
+        m.put("f1", f1.isEmpty() ? null : f1.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
+        m.put("tool_name_accuracy", tr.toolNameAccuracy());
+        m.put("parameter_accuracy", tr.parameterAccuracy());
+        m.put("parameter_partial", tr.parameterPartial());
+        m.put("json_validity_rate", tr.jsonValidityRate());
+        m.put("hallucination_rate", tr.hallucinationRate());
+        m.put("latency_mean_ms", lat.meanMs());
+        m.put("latency_p50_ms", lat.p50Ms());
+        m.put("latency_p95_ms", lat.p95Ms());
+        m.put("tokens_per_second", lat.tokensPerSecond());
+        m.put("peak_heap_mb", PeakMemory.heapPeakBytes() / (1024.0 * 1024.0));
+
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("examples", (long) examples.size());
+        counts.put("qa", (long) em.size());
+        counts.put("tool", (long) toolScores.size());
+        counts.put("chat", chats);
+        counts.put("loss_examples", lossExamples);
+        counts.put("loss_skipped", lossSkipped);
+        counts.put("loss_tokens", lossSum.count());
+        counts.put("completion_tokens", completionTokens);
+        return new EvalReport(engine.modelId(), counts, m, rows);
+    }
+
+    private record Timed(ChatResult result, double ms) {}
+
+    private Timed generate(ChatRequest request) {
+        long t0 = System.nanoTime();
+        ChatResult r = engine.generate(request, s -> {}, () -> false);
+        return new Timed(r, (System.nanoTime() - t0) / 1e6);
+    }
+
+    private static Map<String, Object> row(String kind, Example e, Timed r) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("kind", kind);
+        row.put("at", e.location());
+        row.put("latency_ms", r.ms());
+        row.put("completion_tokens", r.result().completionTokens());
+        row.put("finish_reason", r.result().finishReason());
+        return row;
+    }
+
+    private static Double rate(List<Boolean> hits) {
+        if (hits.isEmpty()) return null;
+        return hits.stream().filter(b -> b).count() / (double) hits.size();
+    }
+}
