@@ -7,7 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.Predicate;
 import jlora.UserError;
 import jlora.backend.Backend;
 import jlora.backend.cpu.CpuBackend;
@@ -22,6 +24,7 @@ import jlora.data.TokenizeOptions;
 import jlora.data.ValidationReport;
 import jlora.eval.CausalLmLoss;
 import jlora.eval.CompareChart;
+import jlora.eval.EvalItem;
 import jlora.eval.EvalReport;
 import jlora.eval.Evaluator;
 import jlora.eval.ToolSchema;
@@ -58,6 +61,11 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--tools-schema", paramLabel = "FILE", description = "JSON list of the tools every tool turn is offered and judged against (default: each example's own tools).")
     Path toolsSchema;
+
+    @Option(names = "--qa-sources", split = ",", paramLabel = "NAMES", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
+            description = "Sources whose single-turn rows are QA (scored by exact match / F1), or 'all'. "
+                    + "Default: sources whose name mentions qa or korquad (KorQuAD rows carry their file name).")
+    List<String> qaSources = new ArrayList<>();
 
     @Option(names = "--max-samples", paramLabel = "N", description = "Examples to evaluate, taken from the files in turn (0: all).")
     int maxSamples = 0;
@@ -140,7 +148,7 @@ public final class EvalCommand implements Callable<Integer> {
             ExampleTokenizer tokenize = new ExampleTokenizer(Tokenizer.load(modelDir), ChatTemplate.load(modelDir),
                     TokenizeOptions.defaults(maxSeqLength));
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, null, maxNewTokens, List.of());
-            Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy);
+            Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy, qaSource());
             return evaluator.run(examples, p -> System.err.print("\r  " + p));
         } finally {
             System.err.println();
@@ -152,6 +160,13 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    private Predicate<String> qaSource() {
+        if (qaSources.isEmpty()) return EvalItem.QA_SOURCE;
+        if (qaSources.size() == 1 && qaSources.getFirst().equals("all")) return s -> true;
+        Set<String> names = Set.copyOf(qaSources);
+        return names::contains;
     }
 
     /** The files' valid examples, taken in turn from each file so a cap keeps every kind. */

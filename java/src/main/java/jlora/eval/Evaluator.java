@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import jlora.backend.LossSum;
 import jlora.data.Example;
 import jlora.data.ExampleTokenizer;
@@ -31,6 +32,7 @@ public final class Evaluator {
     private final ExampleTokenizer tokenizer;
     private final ToolSchema schema;
     private final SamplingParams sampling;
+    private final Predicate<String> qaSource;
 
     /**
      * @param loss      the model's loss, or null to skip eval loss (then {@code tokenizer} may be null)
@@ -39,12 +41,19 @@ public final class Evaluator {
      */
     public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
                      SamplingParams sampling) {
+        this(engine, loss, tokenizer, schema, sampling, EvalItem.QA_SOURCE);
+    }
+
+    /** @param qaSource which example sources hold QA rows (see {@link EvalItem}) */
+    public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
+                     SamplingParams sampling, Predicate<String> qaSource) {
         if (loss != null && tokenizer == null) throw new IllegalArgumentException("a loss needs a tokenizer");
         this.engine = engine;
         this.loss = loss;
         this.tokenizer = tokenizer;
         this.schema = schema;
         this.sampling = sampling;
+        this.qaSource = qaSource;
     }
 
     public EvalReport run(List<Example> examples, Consumer<String> progress) {
@@ -58,7 +67,7 @@ public final class Evaluator {
         List<Map<String, Object>> rows = new ArrayList<>();
         int done = 0;
         for (Example e : examples) {
-            EvalItem item = EvalItem.of(e);
+            EvalItem item = EvalItem.of(e, qaSource);
             if (loss != null) {
                 TokenizedExample t = tokenizer.take(e);
                 if (t == null || t.trainedTokens() == 0) {

@@ -51,7 +51,8 @@ class EvaluatorTest {
     }
 
     static Example qa(String question, String answer, int line) {
-        return Example.chat(Conversation.of(Message.user("맥락...\n\n질문: " + question), Message.assistant(answer)), "qa.json", line);
+        return Example.chat(new Conversation(List.of(Message.user("맥락...\n\n질문: " + question), Message.assistant(answer)),
+                null, "qa_korquad_ko.json"), "qa_korquad_ko.json", line);
     }
 
     static Example tool(String question, ToolCall expected, int line) {
@@ -71,7 +72,10 @@ class EvaluatorTest {
                 tool("제주 날씨?", WEATHER, 1),
                 tool("16도는 화씨로?", CONVERT, 2),
                 Example.chat(Conversation.of(Message.user("안녕"), Message.assistant("안녕하세요"),
-                        Message.user("고마워"), Message.assistant("천만에요")), "chat.jsonl", 1));
+                        Message.user("고마워"), Message.assistant("천만에요")), "chat.jsonl", 1),
+                // Single-turn like a QA row, but from a chat source: loss only.
+                Example.chat(new Conversation(List.of(Message.user("안녕하세요!"), Message.assistant("무엇을 도와드릴까요?")),
+                        null, "sample_daily"), "chat.jsonl", 2));
     }
 
     static ScriptedEngine tuned() {
@@ -92,10 +96,10 @@ class EvaluatorTest {
         ScriptedEngine engine = tuned();
         EvalReport r = new Evaluator(engine, LOSS, tokenizer, null, SamplingParams.GREEDY).run(examples(), null);
 
-        assertEquals(6L, r.counts().get("examples"));
+        assertEquals(7L, r.counts().get("examples"));
         assertEquals(3L, r.counts().get("qa"));
         assertEquals(2L, r.counts().get("tool"));
-        assertEquals(1L, r.counts().get("chat"));
+        assertEquals(2L, r.counts().get("chat"));
         assertEquals(2L + 3 + 4 + 5 + 6, r.counts().get("completion_tokens"));
 
         // 세종 exact; 1446년에 contains, F1 = 2(5/6)/(11/6) = 10/11; 모름 nothing.
