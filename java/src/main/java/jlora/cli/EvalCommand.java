@@ -145,7 +145,9 @@ public final class EvalCommand implements Callable<Integer> {
         Backend backend = new CpuBackend();
         LoadOptions load = adapterDir == null ? LoadOptions.DEFAULT : LoadOptions.DEFAULT.withAdapter(adapterDir);
         try (CausalLM lm = CausalLM.load(modelDir, backend, load)) {
-            ExampleTokenizer tokenize = new ExampleTokenizer(Tokenizer.load(modelDir), ChatTemplate.load(modelDir),
+            // As ModelChatEngine does: an adapter directory that carries a tokenizer (a jlora run's final/) supplies it.
+            Path tokDir = adapterDir != null && Files.isRegularFile(adapterDir.resolve("tokenizer.json")) ? adapterDir : modelDir;
+            ExampleTokenizer tokenize = new ExampleTokenizer(Tokenizer.load(tokDir), ChatTemplate.load(tokDir),
                     TokenizeOptions.defaults(maxSeqLength));
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, null, maxNewTokens, List.of());
             Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy, qaSource());

@@ -102,8 +102,10 @@ public record EvalReport(@JsonProperty("model") String model,
             String change = "";
             if (x != null && y != null) {
                 double d = y - x;
-                String mark = d == 0 ? " " : (d > 0) == m.higherIsBetter() ? "+" : "-";
-                change = String.format(Locale.ROOT, "%+.4f %s", d, mark);
+                String shown = String.format(Locale.ROOT, "%+.4f", d);
+                // A change below the printed precision (threaded sums differ in the last bits) is no change.
+                if (Double.parseDouble(shown) == 0) change = "0.0000  ";
+                else change = shown + ((d > 0) == m.higherIsBetter() ? " +" : " -");
             }
             b.append(String.format(Locale.ROOT, "%-20s %14s %14s %14s%n", m.name(), format(x), format(y), change));
         }

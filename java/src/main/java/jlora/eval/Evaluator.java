@@ -21,7 +21,8 @@ import jlora.infer.SamplingParams;
  * Runs one model over an eval set: QA turns are generated and scored by {@link QaMetrics},
  * tool turns are generated with the tools shown and scored by {@link ToolMetrics}, and every
  * example that tokenizes adds to the eval loss. Latency is the wall time of each
- * {@link ChatEngine#generate} call; peak memory the JVM heap high-water mark over the run.
+ * {@link ChatEngine#generate} call after one untimed warm-up request; peak memory the JVM heap
+ * high-water mark over the run.
  *
  * <p>eval_loss = Σ per-token losses / Σ counted tokens over all examples (token-weighted, not
  * a mean of per-example means) and perplexity = exp(eval_loss).
@@ -65,6 +66,7 @@ public final class Evaluator {
         List<Double> f1 = new ArrayList<>();
         List<ToolMetrics.Score> toolScores = new ArrayList<>();
         List<Map<String, Object>> rows = new ArrayList<>();
+        warmUp(examples);
         int done = 0;
         for (Example e : examples) {
             EvalItem item = EvalItem.of(e, qaSource);
@@ -154,6 +156,25 @@ public final class Evaluator {
         counts.put("loss_tokens", lossSum.count());
         counts.put("completion_tokens", completionTokens);
         return new EvalReport(engine.modelId(), counts, m, rows);
+    }
+
+    /**
+     * One untimed, unscored request before the measured ones, so JIT compilation and lazy
+     * loading land in no latency and neither side of a before/after table pays them alone.
+     */
+    private void warmUp(List<Example> examples) {
+        for (Example e : examples) {
+            EvalItem item = EvalItem.of(e, qaSource);
+            ChatRequest request = switch (item) {
+                case EvalItem.Qa qa -> new ChatRequest(qa.prompt(), null, sampling, null);
+                case EvalItem.Tool t -> new ChatRequest(t.prompt(), schema != null ? schema.tools() : t.tools(), sampling, null);
+                case EvalItem.Chat c -> null;
+            };
+            if (request != null) {
+                engine.generate(request, s -> {}, () -> false);
+                return;
+            }
+        }
     }
 
     private record Timed(ChatResult result, double ms) {}

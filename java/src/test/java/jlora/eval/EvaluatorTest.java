@@ -135,10 +135,12 @@ class EvaluatorTest {
         assertTrue(r.metric("peak_heap_mb") > 0, "peak heap " + r.metric("peak_heap_mb"));
 
         // Tool turns are offered the example's tools and end before the reference call; QA turns get none.
-        assertEquals(5, engine.requests.size());
-        assertTrue(engine.requests.get(0).tools().isEmpty());
-        assertEquals(TOOLS, engine.requests.get(3).tools());
-        assertEquals(List.of("system", "user"), engine.requests.get(3).messages().stream().map(Message::role).toList());
+        // Request 0 is the untimed warm-up (the first QA prompt again).
+        assertEquals(6, engine.requests.size());
+        assertEquals(engine.requests.get(0), engine.requests.get(1), "warm-up repeats the first measured request");
+        assertTrue(engine.requests.get(1).tools().isEmpty());
+        assertEquals(TOOLS, engine.requests.get(4).tools());
+        assertEquals(List.of("system", "user"), engine.requests.get(4).messages().stream().map(Message::role).toList());
     }
 
     @Test
@@ -150,7 +152,7 @@ class EvaluatorTest {
         assertEquals(0.0, r.metric("hallucination_rate"), 1e-12, "to_fahrenheit is in the schema file");
         assertNull(r.metric("eval_loss"), "no loss asked for");
         assertEquals(List.of("get_weather", "to_fahrenheit"),
-                List.copyOf(ToolSchema.names(engine.requests.get(3).tools())));
+                List.copyOf(ToolSchema.names(engine.requests.get(4).tools())));
     }
 
     @Test
