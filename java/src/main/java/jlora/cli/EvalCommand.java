@@ -76,6 +76,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-seq-length", paramLabel = "N", description = "Longest example scored for eval loss; longer ones are skipped and counted.")
     int maxSeqLength = 2048;
 
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed requests per model before the measured ones (JIT compilation stays out of the latencies).")
+    int warmUp = 3;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory.")
     Path out = Path.of("eval");
 
@@ -106,6 +109,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxSamples < 0) throw new UserError("--max-samples " + maxSamples + ": give 0 (all) or a positive count");
+        if (warmUp < 0) throw new UserError("--warmup " + warmUp + ": give 0 or more requests");
         if (maxNewTokens < 1) throw new UserError("--max-new-tokens " + maxNewTokens + ": must be at least 1");
         if (compareBase && adapter == null && base == null) {
             throw new UserError("--compare-base needs --adapter (the tuned model is --model plus it) or --base DIR "
@@ -150,7 +154,7 @@ public final class EvalCommand implements Callable<Integer> {
             ExampleTokenizer tokenize = new ExampleTokenizer(Tokenizer.load(tokDir), ChatTemplate.load(tokDir),
                     TokenizeOptions.defaults(maxSeqLength));
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, null, maxNewTokens, List.of());
-            Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy, qaSource());
+            Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy, qaSource(), warmUp);
             return evaluator.run(examples, p -> System.err.print("\r  " + p));
         } finally {
             System.err.println();

@@ -21,7 +21,7 @@ import jlora.infer.SamplingParams;
  * Runs one model over an eval set: QA turns are generated and scored by {@link QaMetrics},
  * tool turns are generated with the tools shown and scored by {@link ToolMetrics}, and every
  * example that tokenizes adds to the eval loss. Latency is the wall time of each
- * {@link ChatEngine#generate} call after one untimed warm-up request; peak memory the JVM heap
+ * {@link ChatEngine#generate} call after some untimed warm-up requests; peak memory the JVM heap
  * high-water mark over the run.
  *
  * <p>eval_loss = Σ per-token losses / Σ counted tokens over all examples (token-weighted, not
@@ -34,6 +34,7 @@ public final class Evaluator {
     private final ToolSchema schema;
     private final SamplingParams sampling;
     private final Predicate<String> qaSource;
+    private final int warmUp;
 
     /**
      * @param loss      the model's loss, or null to skip eval loss (then {@code tokenizer} may be null)
@@ -42,12 +43,15 @@ public final class Evaluator {
      */
     public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
                      SamplingParams sampling) {
-        this(engine, loss, tokenizer, schema, sampling, EvalItem.QA_SOURCE);
+        this(engine, loss, tokenizer, schema, sampling, EvalItem.QA_SOURCE, 1);
     }
 
-    /** @param qaSource which example sources hold QA rows (see {@link EvalItem}) */
+    /**
+     * @param qaSource which example sources hold QA rows (see {@link EvalItem})
+     * @param warmUp   untimed requests before the measured ones
+     */
     public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
-                     SamplingParams sampling, Predicate<String> qaSource) {
+                     SamplingParams sampling, Predicate<String> qaSource, int warmUp) {
         if (loss != null && tokenizer == null) throw new IllegalArgumentException("a loss needs a tokenizer");
         this.engine = engine;
         this.loss = loss;
@@ -55,6 +59,7 @@ public final class Evaluator {
         this.schema = schema;
         this.sampling = sampling;
         this.qaSource = qaSource;
+        this.warmUp = warmUp;
     }
 
     public EvalReport run(List<Example> examples, Consumer<String> progress) {
@@ -159,21 +164,22 @@ public final class Evaluator {
     }
 
     /**
-     * One untimed, unscored request before the measured ones, so JIT compilation and lazy
-     * loading land in no latency and neither side of a before/after table pays them alone.
+     * Untimed, unscored requests (the first generation prompts, cycled) before the measured
+     * ones, so JIT compilation and lazy loading land in no latency and the first model of a
+     * before/after table does not pay them alone.
      */
     private void warmUp(List<Example> examples) {
+        List<ChatRequest> prompts = new ArrayList<>();
         for (Example e : examples) {
-            EvalItem item = EvalItem.of(e, qaSource);
-            ChatRequest request = switch (item) {
-                case EvalItem.Qa qa -> new ChatRequest(qa.prompt(), null, sampling, null);
-                case EvalItem.Tool t -> new ChatRequest(t.prompt(), schema != null ? schema.tools() : t.tools(), sampling, null);
-                case EvalItem.Chat c -> null;
-            };
-            if (request != null) {
-                engine.generate(request, s -> {}, () -> false);
-                return;
+            if (prompts.size() == warmUp) break;
+            switch (EvalItem.of(e, qaSource)) {
+                case EvalItem.Qa qa -> prompts.add(new ChatRequest(qa.prompt(), null, sampling, null));
+                case EvalItem.Tool t -> prompts.add(new ChatRequest(t.prompt(), schema != null ? schema.tools() : t.tools(), sampling, null));
+                case EvalItem.Chat c -> { }
             }
+        }
+        for (int i = 0; !prompts.isEmpty() && i < warmUp; i++) {
+            engine.generate(prompts.get(i % prompts.size()), s -> {}, () -> false);
         }
     }
 
