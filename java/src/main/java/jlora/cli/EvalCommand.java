@@ -25,6 +25,7 @@ import jlora.data.ValidationReport;
 import jlora.eval.CausalLmLoss;
 import jlora.eval.CompareChart;
 import jlora.eval.EvalItem;
+import jlora.eval.EvalLoss;
 import jlora.eval.EvalReport;
 import jlora.eval.Evaluator;
 import jlora.eval.ToolSchema;
@@ -142,19 +143,27 @@ public final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Loss first with the model loaded for it, closed before the generation engine loads, so
+     * only one copy of the weights is in memory at a time.
+     */
     private EvalReport evaluate(Path modelDir, Path adapterDir, List<Example> examples, ToolSchema schema) {
         String label = adapterDir == null ? modelDir.toString() : modelDir + " + " + adapterDir;
         System.out.println("model " + label);
-        ChatEngine engine = engines.apply(modelDir, adapterDir);
         Backend backend = new CpuBackend();
         LoadOptions load = adapterDir == null ? LoadOptions.DEFAULT : LoadOptions.DEFAULT.withAdapter(adapterDir);
+        EvalLoss loss;
         try (CausalLM lm = CausalLM.load(modelDir, backend, load)) {
             // As ModelChatEngine does: an adapter directory that carries a tokenizer (a jlora run's final/) supplies it.
             Path tokDir = adapterDir != null && Files.isRegularFile(adapterDir.resolve("tokenizer.json")) ? adapterDir : modelDir;
             ExampleTokenizer tokenize = new ExampleTokenizer(Tokenizer.load(tokDir), ChatTemplate.load(tokDir),
                     TokenizeOptions.defaults(maxSeqLength));
+            loss = EvalLoss.compute(examples, new CausalLmLoss(lm, backend), tokenize);
+        }
+        ChatEngine engine = engines.apply(modelDir, adapterDir);
+        try {
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, null, maxNewTokens, List.of());
-            Evaluator evaluator = new Evaluator(engine, new CausalLmLoss(lm, backend), tokenize, schema, greedy, qaSource(), warmUp);
+            Evaluator evaluator = new Evaluator(engine, loss, schema, greedy, qaSource(), warmUp);
             return evaluator.run(examples, p -> System.err.print("\r  " + p));
         } finally {
             System.err.println();

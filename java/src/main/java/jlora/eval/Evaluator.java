@@ -7,10 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
-import jlora.backend.LossSum;
 import jlora.data.Example;
-import jlora.data.ExampleTokenizer;
-import jlora.data.TokenizedExample;
 import jlora.data.ToolCall;
 import jlora.infer.ChatEngine;
 import jlora.infer.ChatRequest;
@@ -19,43 +16,37 @@ import jlora.infer.SamplingParams;
 
 /**
  * Runs one model over an eval set: QA turns are generated and scored by {@link QaMetrics},
- * tool turns are generated with the tools shown and scored by {@link ToolMetrics}, and every
- * example that tokenizes adds to the eval loss. Latency is the wall time of each
+ * tool turns are generated with the tools shown and scored by {@link ToolMetrics}; the eval
+ * loss ({@link EvalLoss}) comes in computed. Latency is the wall time of each
  * {@link ChatEngine#generate} call after some untimed warm-up requests; peak memory the JVM heap
  * high-water mark over the run.
- *
- * <p>eval_loss = Σ per-token losses / Σ counted tokens over all examples (token-weighted, not
- * a mean of per-example means) and perplexity = exp(eval_loss).
  */
 public final class Evaluator {
     private final ChatEngine engine;
-    private final TokenLoss loss;
-    private final ExampleTokenizer tokenizer;
+    private final EvalLoss loss;
     private final ToolSchema schema;
     private final SamplingParams sampling;
     private final Predicate<String> qaSource;
     private final int warmUp;
 
     /**
-     * @param loss      the model's loss, or null to skip eval loss (then {@code tokenizer} may be null)
-     * @param schema    the tools every tool turn is offered and judged against, or null for each
-     *                  example's own tools
+     * @param loss   the set's loss, computed beforehand (so the loss model and the generation
+     *               engine need not be in memory together), or null for none
+     * @param schema the tools every tool turn is offered and judged against, or null for each
+     *               example's own tools
      */
-    public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
-                     SamplingParams sampling) {
-        this(engine, loss, tokenizer, schema, sampling, EvalItem.QA_SOURCE, 1);
+    public Evaluator(ChatEngine engine, EvalLoss loss, ToolSchema schema, SamplingParams sampling) {
+        this(engine, loss, schema, sampling, EvalItem.QA_SOURCE, 1);
     }
 
     /**
      * @param qaSource which example sources hold QA rows (see {@link EvalItem})
      * @param warmUp   untimed requests before the measured ones
      */
-    public Evaluator(ChatEngine engine, TokenLoss loss, ExampleTokenizer tokenizer, ToolSchema schema,
-                     SamplingParams sampling, Predicate<String> qaSource, int warmUp) {
-        if (loss != null && tokenizer == null) throw new IllegalArgumentException("a loss needs a tokenizer");
+    public Evaluator(ChatEngine engine, EvalLoss loss, ToolSchema schema, SamplingParams sampling,
+                     Predicate<String> qaSource, int warmUp) {
         this.engine = engine;
         this.loss = loss;
-        this.tokenizer = tokenizer;
         this.schema = schema;
         this.sampling = sampling;
         this.qaSource = qaSource;
@@ -64,8 +55,7 @@ public final class Evaluator {
 
     public EvalReport run(List<Example> examples, Consumer<String> progress) {
         PeakMemory.reset();
-        LossSum lossSum = new LossSum(0, 0);
-        long lossExamples = 0, lossSkipped = 0, completionTokens = 0, chats = 0;
+        long completionTokens = 0, chats = 0;
         List<Double> latencies = new ArrayList<>();
         List<Boolean> em = new ArrayList<>(), contains = new ArrayList<>();
         List<Double> f1 = new ArrayList<>();
@@ -75,15 +65,6 @@ public final class Evaluator {
         int done = 0;
         for (Example e : examples) {
             EvalItem item = EvalItem.of(e, qaSource);
-            if (loss != null) {
-                TokenizedExample t = tokenizer.take(e);
-                if (t == null || t.trainedTokens() == 0) {
-                    lossSkipped++;
-                } else {
-                    lossSum = lossSum.plus(loss.loss(t));
-                    lossExamples++;
-                }
-            }
             switch (item) {
                 case EvalItem.Qa qa -> {
                     Timed r = generate(new ChatRequest(qa.prompt(), null, sampling, null));
@@ -132,11 +113,10 @@ public final class Evaluator {
         }
         LatencyStats lat = LatencyStats.fromList(latencies, completionTokens);
         ToolMetrics.Rates tr = ToolMetrics.rates(toolScores);
-        Double evalLoss = lossSum.count() > 0 ? lossSum.sum() / lossSum.count() : null;
 
         Map<String, Double> m = new LinkedHashMap<>();
-        m.put("eval_loss", evalLoss);
-        m.put("perplexity", evalLoss == null ? null : Math.exp(evalLoss));
+        m.put("eval_loss", loss == null ? null : loss.mean());
+        m.put("perplexity", loss == null ? null : loss.perplexity());
         m.put("exact_match", rate(em));
         m.put("contains", rate(contains));
         m.put("f1", f1.isEmpty() ? null : f1.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
@@ -156,9 +136,9 @@ public final class Evaluator {
         counts.put("qa", (long) em.size());
         counts.put("tool", (long) toolScores.size());
         counts.put("chat", chats);
-        counts.put("loss_examples", lossExamples);
-        counts.put("loss_skipped", lossSkipped);
-        counts.put("loss_tokens", lossSum.count());
+        counts.put("loss_examples", loss == null ? 0 : loss.examples());
+        counts.put("loss_skipped", loss == null ? 0 : loss.skipped());
+        counts.put("loss_tokens", loss == null ? 0 : loss.total().count());
         counts.put("completion_tokens", completionTokens);
         return new EvalReport(engine.modelId(), counts, m, rows);
     }

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Eval loss through {@link CausalLM#loss} on the tiny model against a direct recomputation:
+ * Eval loss ({@link EvalLoss} over {@link CausalLmLoss}, i.e. {@link CausalLM#loss}) on the tiny model against a direct recomputation:
  * full logits from {@link CausalLM#forward} and, for every position t whose next label is
  * counted, -log softmax(logits[t])[label[t + 1]] in double; the eval loss is their sum over the
  * set divided by their number. Bundled Korean sample rows of each kind (chat, tool, KorQuAD).
@@ -37,6 +37,7 @@ class CausalLmLossTest {
     void evalLossEqualsPerTokenRecomputation(@TempDir Path tmp) {
         Path dir = TinyModel.materialize(tmp.resolve("tiny"));
         ExampleTokenizer tok = new ExampleTokenizer(Tokenizer.load(dir), ChatTemplate.load(dir), TokenizeOptions.defaults(512));
+        List<Example> chosen = new ArrayList<>();
         List<TokenizedExample> set = new ArrayList<>();
         for (String name : SampleData.ALL) {
             List<Example> rows = new ArrayList<>();
@@ -45,6 +46,7 @@ class CausalLmLossTest {
             for (Example e : rows) {
                 TokenizedExample t = tok.take(e);
                 if (t != null && t.trainedTokens() > 0 && taken < 2) {
+                    chosen.add(e);
                     set.add(t);
                     taken++;
                 }
@@ -55,12 +57,10 @@ class CausalLmLossTest {
         CpuBackend cpu = new CpuBackend();
         try (CausalLM lm = CausalLM.load(dir, cpu, LoadOptions.DEFAULT)) {
             CausalLmLoss loss = new CausalLmLoss(lm, cpu);
-            LossSum total = new LossSum(0, 0);
             double directSum = 0;
             long directCount = 0;
             int vocab = lm.config().vocabSize();
             for (TokenizedExample t : set) {
-                total = total.plus(loss.loss(t));
                 int n = t.length();
                 int[] pos = new int[n];
                 for (int i = 0; i < n; i++) pos[i] = i;
@@ -76,9 +76,14 @@ class CausalLmLossTest {
                     directCount++;
                 }
             }
+            EvalLoss eval = EvalLoss.compute(chosen, loss, tok);
+            LossSum total = eval.total();
+            assertEquals(6, eval.examples());
+            assertEquals(0, eval.skipped());
             assertEquals(directCount, total.count(), "counted tokens");
             assertTrue(directCount > 0);
-            double want = directSum / directCount, got = total.sum() / total.count();
+            double want = directSum / directCount, got = eval.mean();
+            assertEquals(Math.exp(got), eval.perplexity(), 1e-12);
             assertTrue(Double.isFinite(got), "loss " + got);
             assertEquals(want, got, 1e-6, "eval loss: direct " + want + " vs CausalLM.loss " + got + " over " + directCount + " tokens");
         }

@@ -94,7 +94,7 @@ class EvaluatorTest {
     @Test
     void reportNumbersMatchTheScript() {
         ScriptedEngine engine = tuned();
-        EvalReport r = new Evaluator(engine, LOSS, tokenizer, null, SamplingParams.GREEDY).run(examples(), null);
+        EvalReport r = new Evaluator(engine, EvalLoss.compute(examples(), LOSS, tokenizer), null, SamplingParams.GREEDY).run(examples(), null);
 
         assertEquals(7L, r.counts().get("examples"));
         assertEquals(3L, r.counts().get("qa"));
@@ -148,7 +148,7 @@ class EvaluatorTest {
         Path schema = tmp.resolve("schema.json");
         java.nio.file.Files.writeString(schema, "[{\"name\": \"get_weather\"}, {\"type\": \"function\", \"function\": {\"name\": \"to_fahrenheit\"}}]");
         ScriptedEngine engine = tuned();
-        EvalReport r = new Evaluator(engine, null, null, ToolSchema.load(schema), SamplingParams.GREEDY).run(examples(), null);
+        EvalReport r = new Evaluator(engine, null, ToolSchema.load(schema), SamplingParams.GREEDY).run(examples(), null);
         assertEquals(0.0, r.metric("hallucination_rate"), 1e-12, "to_fahrenheit is in the schema file");
         assertNull(r.metric("eval_loss"), "no loss asked for");
         assertEquals(List.of("get_weather", "to_fahrenheit"),
@@ -157,10 +157,10 @@ class EvaluatorTest {
 
     @Test
     void jsonParsesBackAndChartDecodes() throws Exception {
-        EvalReport tunedReport = new Evaluator(tuned(), LOSS, tokenizer, null, SamplingParams.GREEDY).run(examples(), null);
+        EvalReport tunedReport = new Evaluator(tuned(), EvalLoss.compute(examples(), LOSS, tokenizer), null, SamplingParams.GREEDY).run(examples(), null);
         ScriptedEngine baseEngine = new ScriptedEngine("base", Map.of(), new ChatResult("<tool_call>{bad", List.of(),
                 "stop", 10, 3, List.of("{bad")));
-        EvalReport base = new Evaluator(baseEngine, LOSS, tokenizer, null, SamplingParams.GREEDY).run(examples(), null);
+        EvalReport base = new Evaluator(baseEngine, EvalLoss.compute(examples(), LOSS, tokenizer), null, SamplingParams.GREEDY).run(examples(), null);
         assertEquals(0.0, base.metric("json_validity_rate"), 1e-12, "every base tool turn was malformed");
 
         for (EvalReport r : List.of(tunedReport, base)) {
