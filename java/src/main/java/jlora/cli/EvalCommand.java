@@ -41,11 +41,13 @@ import picocli.CommandLine.Option;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = {"Evaluate a model (and, with --compare-base, its base beside it).",
-                "QA turns: exact match, contains, character F1 (KorQuAD v1); tool turns: tool_name_accuracy,",
-                "parameter_accuracy, json_validity_rate, hallucination_rate; every example: eval loss and",
-                "perplexity; latency mean/p50/p95, tokens/s and peak JVM heap. Writes to OUT: eval_report.json,",
-                "with --compare-base also base_report.json and compare.png, and summary.txt (the table printed).",
-                "Without --data: the bundled Korean sample set. Generation is greedy."})
+                "QA rows: exact match, contains, character F1 (KorQuAD v1). Tool rows:",
+                "tool_name_accuracy, parameter_accuracy, json_validity_rate,",
+                "hallucination_rate. Every example: eval loss and perplexity. Also latency",
+                "mean/p50/p95, tokens/s and peak JVM heap. Writes to OUT: eval_report.json,",
+                "summary.txt (the table printed) and, with --compare-base, base_report.json",
+                "and compare.png. Without --data: the bundled Korean sample set.",
+                "Generation is greedy."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (base, or merged tuned model).")
     Path model;
