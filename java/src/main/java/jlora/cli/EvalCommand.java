@@ -166,9 +166,13 @@ public final class EvalCommand implements Callable<Integer> {
         try {
             SamplingParams greedy = new SamplingParams(0, 1, 0, 0, 1, null, maxNewTokens, List.of());
             Evaluator evaluator = new Evaluator(engine, loss, schema, greedy, qaSource(), warmUp);
-            return evaluator.run(examples, p -> System.err.print("\r  " + p));
+            // On a terminal a counter redrawn in place; in a log or pipe nothing until the table.
+            var console = System.console();
+            boolean tty = console != null && console.isTerminal();
+            EvalReport report = evaluator.run(examples, tty ? p -> System.err.print("\r  generated " + p) : null);
+            if (tty) System.err.println();
+            return report;
         } finally {
-            System.err.println();
             if (engine instanceof AutoCloseable c) {
                 try {
                     c.close();
