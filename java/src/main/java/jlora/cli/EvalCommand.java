@@ -169,7 +169,7 @@ public final class EvalCommand implements Callable<Integer> {
             // On a terminal a counter redrawn in place; in a log or pipe nothing until the table.
             var console = System.console();
             boolean tty = console != null && console.isTerminal();
-            EvalReport report = evaluator.run(examples, tty ? p -> System.err.print("\r  generated " + p) : null);
+            EvalReport report = evaluator.run(examples, tty ? p -> System.err.print("\r  evaluated " + p) : null);
             if (tty) System.err.println();
             return report;
         } finally {
