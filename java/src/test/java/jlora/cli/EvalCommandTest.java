@@ -75,15 +75,19 @@ class EvalCommandTest {
     }
 
     @Test
-    void withoutAGenerationEngineItSaysSoOnOneLine(@TempDir Path tmp) {
+    void runsOnTheRealEngineWithALossThatMatchesItsPerplexity(@TempDir Path tmp) throws Exception {
         Path model = TinyModel.materialize(tmp.resolve("tiny"));
         Path out = tmp.resolve("out");
         InfoCommandTest.Run run = InfoCommandTest.run("eval", "--model", model.toString(), "--out", out.toString(),
-                "--max-samples", "1");
-        assertEquals(1, run.exit(), run.err());
-        assertTrue(run.err().startsWith("jlora: ") && run.err().contains("ModelChatEngine"), run.err());
-        assertEquals(1, run.err().strip().lines().count(), run.err());
-        assertFalse(Files.exists(out.resolve("eval_report.json")), "nothing written");
+                "--max-samples", "3", "--max-new-tokens", "3", "--warmup", "0");
+        assertEquals(0, run.exit(), run.err());
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("eval_report.json").toFile());
+        double loss = report.at("/metrics/eval_loss").asDouble();
+        // A random tiny model: loss near ln(vocab) and perplexity exactly exp(loss).
+        assertTrue(loss > 0 && loss < 2 * Math.log(TinyModel.spec().vocabSize()), report.toString());
+        assertEquals(Math.exp(loss), report.at("/metrics/perplexity").asDouble(), 1e-9 * Math.exp(loss));
+        assertEquals(3, report.at("/counts/examples").asInt(), report.toString());
+        assertTrue(report.at("/counts/completion_tokens").asInt() >= 3, report.toString());
     }
 
     @Test
