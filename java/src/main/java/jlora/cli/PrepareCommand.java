@@ -48,9 +48,14 @@ import java.util.stream.Stream;
 final class PrepareCommand implements Callable<Integer> {
     static final List<String> OUTPUTS = List.of("train.jsonl", "eval.jsonl", "test.jsonl", "validation.json", "stats.json", "lengths.png");
 
-    @Option(names = "--data", split = ",", paramLabel = "FILES", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
-            description = "Data files or directories (comma-separated or repeated).")
-    List<Path> data = new ArrayList<>();
+    @Option(names = "--data", split = ",", paramLabel = "FILE[:WEIGHT]", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
+            description = {"Data files or directories (comma-separated or repeated). A :WEIGHT suffix up- or",
+                    "down-samples that file, seeded: chat.jsonl:2.5 = every row twice and half once more."})
+    List<String> data = new ArrayList<>();
+
+    @Option(names = "--data-files", split = ",", paramLabel = "GLOB",
+            description = "Which files of a --data directory to read (globs relative to it, e.g. '**/*.jsonl'; default: all).")
+    List<String> dataFiles = new ArrayList<>();
 
     @Option(names = "--model", paramLabel = "DIR", description = "Model directory whose tokenizer and chat template to use.")
     Path model;
@@ -175,15 +180,36 @@ final class PrepareCommand implements Callable<Integer> {
         ReaderOptions options = ReaderOptions.DEFAULTS;
         if (format != null) options = options.withFileFormat(FileFormat.parse(format));
         if (systemPrompt != null) options = options.withSystemPrompt(systemPrompt);
-        List<Path> files = new ArrayList<>();
-        if (data.isEmpty()) {
-            for (String name : SampleData.ALL) files.add(SampleData.path(name));
-        } else {
-            for (Path p : data) files.addAll(Files.isDirectory(p) ? DataFiles.select(p, List.of()) : List.of(p));
-        }
         List<DataSource> sources = new ArrayList<>();
-        for (Path f : files) sources.add(new DataSource(f, 1.0, options));
+        if (data.isEmpty()) {
+            for (String name : SampleData.ALL) sources.add(new DataSource(SampleData.path(name), 1.0, options));
+            return sources;
+        }
+        for (String spec : data) {
+            WeightedPath w = WeightedPath.parse(spec);
+            List<Path> files = Files.isDirectory(w.path()) ? DataFiles.select(w.path(), dataFiles) : List.of(w.path());
+            for (Path f : files) sources.add(new DataSource(f, w.weight(), options));
+        }
         return sources;
+    }
+
+    /**
+     * "file", or "file:2.5" — the weight after the last colon when it reads as a number, so paths
+     * that themselves contain colons still work when they carry no weight.
+     */
+    record WeightedPath(Path path, double weight) {
+        static WeightedPath parse(String spec) {
+            int colon = spec.lastIndexOf(':');
+            if (colon > 0 && colon < spec.length() - 1) {
+                try {
+                    double w = Double.parseDouble(spec.substring(colon + 1));
+                    return new WeightedPath(Path.of(spec.substring(0, colon)), w);
+                } catch (NumberFormatException notAWeight) {
+                    // fall through: the colon is part of the file name
+                }
+            }
+            return new WeightedPath(Path.of(spec), 1.0);
+        }
     }
 
     /** Refuses a non-empty OUT without --force, so a typo never overwrites another run's files. */

@@ -107,4 +107,37 @@ class PrepareCommandTest {
         assertEquals(0, InfoCommandTest.run(forced).exit());
         assertArrayEquals(first, Files.readAllBytes(out.resolve("train.jsonl")), "same seed, same train split");
     }
+
+    @Test
+    void weightsAndDataFilesFilterPickAndScaleRows(@TempDir Path tmp) throws Exception {
+        Path model = TinyModel.materialize(tmp.resolve("tiny"));
+        Path dir = tmp.resolve("data");
+        Files.createDirectories(dir.resolve("sub"));
+        String row = "{\"messages\": [{\"role\": \"user\", \"content\": \"질문 %d\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"답 %d\"}]}\n";
+        StringBuilder four = new StringBuilder();
+        for (int i = 0; i < 4; i++) four.append(row.formatted(i, i));
+        Files.writeString(dir.resolve("a.jsonl"), four);
+        Files.writeString(dir.resolve("sub/b.jsonl"), row.formatted(9, 9).repeat(3));
+        Files.writeString(dir.resolve("notes.txt"), "not data");
+        Path out = tmp.resolve("out");
+        // Only a.jsonl matches the top-level glob; weight 2.5 on 4 rows is floor(2.5)*4 + round(0.5*4) = 10
+        // examples in the splits ("all" counts the 4 distinct rows, measured once each).
+        InfoCommandTest.Run r = InfoCommandTest.run("prepare", "--data", dir + ":2.5", "--data-files", "*.jsonl",
+                "--model", model.toString(), "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        var stats = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("stats.json").toFile());
+        assertEquals(4, stats.at("/all/count").asInt(), stats.toString());
+        int inSplits = 0;
+        for (String split : List.of("train", "eval", "test")) inSplits += stats.at("/splits/" + split + "/count").asInt();
+        assertEquals(10, inSplits, stats.toString());
+        Path out2 = tmp.resolve("out2");
+        InfoCommandTest.Run all = InfoCommandTest.run("prepare", "--data", dir.resolve("a.jsonl").toString(), "--data",
+                dir.resolve("sub/b.jsonl") + ":0", "--model", model.toString(), "--out", out2.toString());
+        assertEquals(0, all.exit(), all.err());
+        var stats2 = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out2.resolve("stats.json").toFile());
+        int kept = 0;
+        for (String split : List.of("train", "eval", "test")) kept += stats2.at("/splits/" + split + "/count").asInt();
+        assertEquals(4, kept, "weight 0 drops b.jsonl's rows from the splits: " + stats2);
+    }
 }
