@@ -37,6 +37,16 @@ final class EngineModels {
         return new int[][] {ids, pos, ids.clone()};
     }
 
+    /**
+     * CPU time of this whole process (all threads: workers, JIT, GC), ns. For a run pinned to one
+     * core it is the time the run actually held the core, which other tenants' load does not
+     * inflate the way it inflates wall time (their cache and memory-bandwidth traffic still does).
+     */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
     static double loadAverage() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }

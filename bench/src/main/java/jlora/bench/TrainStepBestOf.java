@@ -39,10 +39,11 @@ public final class TrainStepBestOf {
                         Tensor g = model.gradients().get(e.getKey());
                         params.add(new Param(e.getKey(), e.getValue(), g));
                     }
-                    long best = Long.MAX_VALUE, optNanos = 0;
+                    long best = Long.MAX_VALUE, optNanos = 0, bestCpu = Long.MAX_VALUE;
                     double mm = 0, at = 0, rest = 0;
                     try (AdamW opt = new AdamW(params, AdamHyperparameters.defaults(), StateStore.host())) {
                         for (int s = 0; s < steps + 2; s++) {
+                            long c0 = EngineModels.processCpuNanos();
                             long t0 = System.nanoTime();
                             model.zeroGradients();
                             backend.reset();
@@ -53,6 +54,7 @@ public final class TrainStepBestOf {
                             long t1 = System.nanoTime();
                             opt.step(1e-4);
                             long dt = System.nanoTime() - t0;
+                            if (s >= 2) bestCpu = Math.min(bestCpu, EngineModels.processCpuNanos() - c0);
                             if (s >= 2 && dt < best) {
                                 best = dt;
                                 optNanos = System.nanoTime() - t1;
@@ -63,9 +65,9 @@ public final class TrainStepBestOf {
                         }
                     }
                     System.out.printf("train %s seq=%d checkpointing=%s threads=%d load=%.1f best of %d steps: %.0f ms/step, %.0f tokens/s | "
-                                    + "matmul+head %.0f ms, attention %.0f ms, other ops %.0f ms, AdamW %.1f ms%n",
+                                    + "matmul+head %.0f ms, attention %.0f ms, other ops %.0f ms, AdamW %.1f ms | least CPU time %.0f ms/step, %.0f tokens/s%n",
                             base, seq, checkpointing, Runtime.getRuntime().availableProcessors(), EngineModels.loadAverage(),
-                            steps, best / 1e6, seq / (best / 1e9), mm, at, rest, optNanos / 1e6);
+                            steps, best / 1e6, seq / (best / 1e9), mm, at, rest, optNanos / 1e6, bestCpu / 1e6, seq / (bestCpu / 1e9));
                 }
             }
         }
