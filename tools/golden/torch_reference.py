@@ -7,7 +7,8 @@ no safetensors package: the safetensors files are written and read with struct +
 
   /usr/bin/python3 tools/golden/torch_reference.py [--out java/src/test/resources/golden/torch]
 
-For each case (qwen2: q/k/v bias, GQA 2:1, tied head; llama: no bias, GQA 2:1, untied head) it
+For each case (qwen2: q/k/v bias, GQA 2:1, tied head; llama: no bias, GQA 2:1, untied head;
+llama-packed: two documents in one row, position ids restarting at 0) it
 writes <out>/<case>/:
   model/config.json, model/model.safetensors      random fp32 weights (norms near 1)
   adapter/adapter_config.json, adapter/adapter_model.safetensors
@@ -154,7 +155,10 @@ def forward(cfg, w, lora, scale, ids, positions):
     freqs = positions.float()[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    # Packed documents: a new one starts at every position id 0 (DataCollatorWithFlattening), and a
+    # token sees only earlier tokens of its own document.
+    doc = torch.cumsum((positions == 0).long(), 0)
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool)) & (doc[:, None] == doc[None, :])
 
     x = w["model.embed_tokens.weight"][ids]
     for i in range(cfg["num_hidden_layers"]):
@@ -179,9 +183,9 @@ def forward(cfg, w, lora, scale, ids, positions):
     return x @ head.T
 
 
-def make_case(out_dir, case, seed):
+def make_case(out_dir, case, seed, packed=False):
     gen = torch.Generator().manual_seed(seed)
-    cfg = config_for(case)
+    cfg = config_for(case.split("-")[0])
     w = random_weights(cfg, gen)
     r, alpha = 4, 8
     adapter = random_adapter(cfg, r, gen)
@@ -210,6 +214,9 @@ def make_case(out_dir, case, seed):
     labels[5] = -100
     labels[6] = -100
     positions = torch.arange(T)
+    if packed:
+        positions = torch.cat((torch.arange(6), torch.arange(T - 6)))
+        labels[6] = -100   # the first token of the second document is nobody's target
     logits = forward(cfg, w, lora, alpha / r, ids, positions)
     shift_logits, shift_labels = logits[:-1], labels[1:]
     loss = torch.nn.functional.cross_entropy(shift_logits, shift_labels, ignore_index=-100, reduction="mean")
@@ -236,8 +243,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    for i, case in enumerate(["qwen2", "llama"]):
-        make_case(os.path.join(args.out, case), case, args.seed + i)
+    for i, case in enumerate(["qwen2", "llama", "llama-packed"]):
+        make_case(os.path.join(args.out, case), case, args.seed + i, packed=case.endswith("-packed"))
 
 
 if __name__ == "__main__":
