@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "LoRA / QLoRA fine-tuning for Qwen and Llama models, in Java.",
-        subcommands = {InfoCommand.class, PrepareCommand.class, ReportCommand.class,
+        subcommands = {InfoCommand.class, PrepareCommand.class, ReportCommand.class, TrainCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
