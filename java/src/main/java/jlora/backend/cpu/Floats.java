@@ -45,6 +45,17 @@ final class Floats {
                 : Float.intBitsToFloat((t.data().getAtIndex(I16, i) & 0xFFFF) << 16);
     }
 
+    /**
+     * The lanes of {@code v} summed in a fixed pairwise order (lane i += lane i + w for w = L/2,
+     * ..., 1). {@code reduceLanes(ADD)} leaves the order unspecified, and HotSpot's intrinsic and
+     * the Java fallback (interpreter, C1) do add in different orders, so a result would depend on
+     * which tier ran: a resumed run would not reproduce an uninterrupted one bit for bit.
+     */
+    static float sumLanes(FloatVector v) {
+        for (int w = v.length() / 2; w >= 1; w >>= 1) v = v.add(v.slice(w));
+        return v.lane(0);
+    }
+
     /** Dot product of n floats at a[ai..] and b[bi..], fp32 accumulation in vector lanes. */
     static float dot(MemorySegment a, long ai, MemorySegment b, long bi, int n) {
         int i = 0;
@@ -52,7 +63,7 @@ final class Floats {
         if (n >= L) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - L; i += L) acc = load(a, ai + i).fma(load(b, bi + i), acc);
-            sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += get(a, ai + i) * get(b, bi + i);
         return sum;
