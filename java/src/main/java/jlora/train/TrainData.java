@@ -65,9 +65,12 @@ public record TrainData(List<Batch> train, List<Batch> eval, int trainExamples, 
         summary.add(String.format(Locale.ROOT, "data: %d rows read, %d valid (%d rejected)%s", report.rows(), rows.size(),
                 report.rows() - rows.size(), evalReport == null ? "" : ", eval files " + evalRows.size() + " valid"));
         if (trainRows.isEmpty()) {
+            // One line: the counts by kind, each with its first location; `jlora prepare` shows all.
+            String kinds = report.summary().lines().skip(1).map(String::strip).filter(l -> !l.startsWith("..."))
+                    .limit(4).reduce((a, b) -> a + "; " + b).orElse("");
             throw new UserError("no valid training example in " + d.files().stream().map(DataFile::path).toList()
-                    + " (" + report.rows() + " rows read, all rejected):\n" + report.summary().strip()
-                    + "\nrun `jlora prepare --data FILES` for the full validation report");
+                    + " (" + report.rows() + " rows read, " + rows.size() + " valid" + (kinds.isEmpty() ? "" : ": " + kinds)
+                    + "); run `jlora prepare --data FILES` for the full validation report");
         }
         int pad = Batches.padId(tokenizer);
         int rowsPerBatch = config.training().microBatchSize();

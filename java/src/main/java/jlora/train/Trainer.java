@@ -199,7 +199,7 @@ public final class Trainer {
                     }
                 }
             }
-            hooks.afterBackward(step, model.gradients());
+            hooks.afterBackward(step, model.lora().named(), model.gradients());
             double loss = n > 0 ? sum / n : Double.NaN;
             double norm = GradClip.norm(params);
             double lr = schedule.lr(config.training().learningRate(), step);
