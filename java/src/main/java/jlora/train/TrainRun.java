@@ -99,8 +99,9 @@ public final class TrainRun {
             }
             Path from = null;
             if (resume != null) {
-                from = Files.isRegularFile(resume.resolve(TrainerState.FILE)) && resume.startsWith(stageDir) ? resume
-                        : Checkpoints.latest(stageDir);
+                boolean checkpoint = Files.isRegularFile(resume.resolve(TrainerState.FILE))
+                        && resume.toAbsolutePath().normalize().startsWith(stageDir.toAbsolutePath().normalize());
+                from = checkpoint ? resume : Checkpoints.latest(stageDir);
             }
             if (multi) out.println("stage " + (i + 1) + "/" + stages.size() + ": " + stageName);
             Path init = i > 0 && from == null ? previous : null;
