@@ -59,10 +59,6 @@ public record RunSetup(Path modelDir, Path tokenizerDir, ModelConfig modelConfig
                     + mc.maxPositionEmbeddings() + " (" + mc.source() + "); set --model.max_seq_length "
                     + mc.maxPositionEmbeddings() + " or less");
         }
-        if (config.output().mergedDir() != null) {
-            throw new UserError("output.merged_dir: merging the adapter into the base model is not implemented yet; "
-                    + "leave merged_dir unset (the PEFT adapter is saved under output.adapter_dir)");
-        }
         ChatTemplate template = ChatTemplate.load(tokDir);
         String custom = config.data().chatTemplate();
         if (custom != null) {
@@ -78,6 +74,11 @@ public record RunSetup(Path modelDir, Path tokenizerDir, ModelConfig modelConfig
             template = template.withTemplate(text, custom);
         }
         return new RunSetup(dir, tokDir, mc, tok, template);
+    }
+
+    /** The same checks' result with the weights read from {@code dir} (a merged base), tokenizer unchanged. */
+    RunSetup withModelDir(Path dir) {
+        return new RunSetup(dir, tokenizerDir, modelConfig, tokenizer, template);
     }
 
     /** Fails now, with the reason, if {@code runDir} cannot be created or written. */

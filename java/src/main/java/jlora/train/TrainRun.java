@@ -25,6 +25,8 @@ import jlora.train.metrics.Plots;
  */
 public final class TrainRun {
     static final String DONE = "stage_done.txt";
+    /** Where a stage that starts from the merged previous stage keeps that merged base. */
+    static final String MERGED_BASE = "merged-base";
 
     /** What a finished run produced. */
     public record Outcome(Path runDir, Path adapterDir, List<Trainer.Result> stages, String sample) {}
@@ -66,11 +68,6 @@ public final class TrainRun {
         List<TrainConfig> stages = config.stageConfigs();
         List<RunSetup> setups = new ArrayList<>();
         for (int i = 0; i < stages.size(); i++) {
-            if (!config.stages().isEmpty() && config.stages().get(i).startFrom() == Stage.StartFrom.MERGED) {
-                throw new UserError("stages[" + i + "] (" + config.stages().get(i).name() + ") start_from: merged is not"
-                        + " implemented yet (merging an adapter into the base weights); use start_from: adapter to continue"
-                        + " the previous stage's adapter");
-            }
             setups.add(RunSetup.check(stages.get(i)));
         }
         RunSetup.checkWritable(runDir);
@@ -85,6 +82,8 @@ public final class TrainRun {
 
         List<Trainer.Result> results = new ArrayList<>();
         Path previous = null;
+        Path previousBase = null;
+        Path lastModel = null;
         for (int i = 0; i < stages.size(); i++) {
             boolean multi = !config.stages().isEmpty();
             String stageName = multi ? config.stages().get(i).name() : null;
@@ -95,6 +94,9 @@ public final class TrainRun {
             if (resume != null && Files.isRegularFile(stageDir.resolve(DONE))) {
                 out.println("stage " + (stageName == null ? "" : stageName + " ") + "already finished; continuing after it");
                 previous = adapter;
+                boolean wasMerged = multi && i > 0 && config.stages().get(i).startFrom() == Stage.StartFrom.MERGED;
+                previousBase = wasMerged ? stageDir.resolve(MERGED_BASE) : setups.get(i).modelDir();
+                lastModel = previousBase;
                 continue;
             }
             Path from = null;
@@ -104,8 +106,19 @@ public final class TrainRun {
                 from = checkpoint ? resume : Checkpoints.latest(stageDir);
             }
             if (multi) out.println("stage " + (i + 1) + "/" + stages.size() + ": " + stageName);
-            Path init = i > 0 && from == null ? previous : null;
-            Trainer.Result r = new Trainer(c, setups.get(i), stageDir, out, hooks).run(data.get(i), from, init);
+            RunSetup setup = setups.get(i);
+            boolean merged = multi && i > 0 && config.stages().get(i).startFrom() == Stage.StartFrom.MERGED;
+            boolean base = multi && config.stages().get(i).startFrom() == Stage.StartFrom.BASE;
+            if (merged) {
+                Path mergedDir = stageDir.resolve(MERGED_BASE);
+                if (!Files.isRegularFile(mergedDir.resolve("model.safetensors"))) {
+                    out.println("merging " + previous + " into " + previousBase + " -> " + mergedDir);
+                    MergedBase.write(previousBase, previous, setup.tokenizerDir(), mergedDir);
+                }
+                setup = setup.withModelDir(mergedDir);
+            }
+            Path init = i > 0 && from == null && !merged && !base ? previous : null;
+            Trainer.Result r = new Trainer(c, setup, stageDir, out, hooks).run(data.get(i), from, init);
             results.add(r);
             if (r.interrupted()) return new Outcome(runDir, null, results, null);
             AtomicFiles.writeString(stageDir.resolve(DONE), "finished at step " + r.steps() + "\n");
@@ -117,12 +130,19 @@ public final class TrainRun {
                 }
             }
             out.println("adapter saved to " + r.adapterDir());
+            if (c.output().mergedDir() != null) {
+                Path m = stageDir.resolve(placeholders(c.output().mergedDir(), c, stageName, setup.modelName()));
+                MergedBase.write(setup.modelDir(), r.adapterDir(), setup.tokenizerDir(), m);
+                out.println("merged model saved to " + m);
+            }
             previous = r.adapterDir();
+            previousBase = setup.modelDir();
+            lastModel = setup.modelDir();
         }
         String answer = null;
         if (sample && previous != null) {
             RunSetup last = setups.getLast();
-            answer = SampleAnswer.generate(last.modelDir(), previous, last.tokenizer(), last.template(), SampleAnswer.PROMPT, 48);
+            answer = SampleAnswer.generate(lastModel != null ? lastModel : last.modelDir(), previous, last.tokenizer(), last.template(), SampleAnswer.PROMPT, 48);
             out.println("sample (greedy, tuned adapter):");
             out.println("  user:      " + SampleAnswer.PROMPT);
             out.println("  assistant: " + answer.replace("\n", "\n             "));
