@@ -55,6 +55,12 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig c;
         Path runDir;
         Path from = null;
+        if (resume != null && resume.startsWith("--")) {
+            // picocli hands an optional value the next token even when it is a config override
+            // (`--resume --output.run_name x`): give the override back.
+            overrides.addFirst(resume);
+            resume = "latest";
+        }
         if (resume != null) {
             Path given = resume.equals("latest") ? null : Path.of(resume);
             if (given != null && !Files.isDirectory(given)) throw new UserError("--resume " + given + ": no such directory");
