@@ -21,7 +21,9 @@ import jlora.nn.CausalLM;
 import jlora.tensor.DType;
 import jlora.tensor.Tensor;
 import jlora.train.metrics.MetricNames;
+import jlora.train.metrics.JsonlMetrics;
 import jlora.train.metrics.MetricsSinks;
+import jlora.train.metrics.ProgressBar;
 
 /**
  * One training stage: the loop of issue 4 over a loaded {@link CausalLM} with a LoRA adapter.
@@ -90,7 +92,7 @@ public final class Trainer {
                     state = TrainerState.read(resume);
                     out.println("resumed from " + resume + " at step " + state.step());
                 }
-                try (MetricsSinks sinks = MetricsSinks.forRun(runDir, total, state.step(), t.loggingSteps())) {
+                try (MetricsSinks sinks = sinks(total, state.step(), t.loggingSteps())) {
                     return new Loop(model, opt, params, schedule, sinks, data, total, state).run();
                 }
             }
@@ -98,6 +100,18 @@ public final class Trainer {
     }
 
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+
+    /**
+     * metrics.jsonl, TensorBoard events unless output.tensorboard is off, and the progress bar;
+     * as {@link MetricsSinks#forRun}, a fresh run (start 0) starts both files from empty and a
+     * resumed one drops what was logged after its checkpoint.
+     */
+    private MetricsSinks sinks(long total, long start, long every) {
+        if (config.output().tensorboard()) return MetricsSinks.forRun(runDir, total, start, every);
+        long keepThrough = start > 0 ? start : -1;
+        return new MetricsSinks(List.of(JsonlMetrics.resume(runDir, keepThrough), ProgressBar.forStdout(total, start, every)),
+                System.err::println);
+    }
 
     /** The mutable part of one run of the loop. */
     private final class Loop {
