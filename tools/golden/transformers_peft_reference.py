@@ -32,14 +32,13 @@ def build(case):
     if case == "qwen2":
         from transformers import Qwen2Config, Qwen2ForCausalLM
         cfg = Qwen2Config(**common, rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=True,
-                          use_sliding_window=False)
+                          use_sliding_window=False, attn_implementation="eager")
         cls = Qwen2ForCausalLM
     else:
         from transformers import LlamaConfig, LlamaForCausalLM
         cfg = LlamaConfig(**common, rms_norm_eps=1e-5, rope_theta=500000.0, tie_word_embeddings=False,
-                          attention_bias=False, mlp_bias=False)
+                          attention_bias=False, mlp_bias=False, attn_implementation="eager")
         cls = LlamaForCausalLM
-    cfg._attn_implementation = "eager"
     model = cls(cfg).to(torch.float32)
     with torch.no_grad():
         for name, p in model.named_parameters():
