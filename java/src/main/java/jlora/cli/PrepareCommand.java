@@ -40,14 +40,15 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 @Command(name = "prepare", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = {"Validate data files, split them train/eval/test, and report token lengths.",
-                "Writes to OUT: train.jsonl eval.jsonl test.jsonl (messages format), validation.json,",
-                "stats.json and lengths.png. Without --data it prepares the bundled Korean sample set;",
-                "without --model it tokenizes with the built-in tiny model."})
+        description = {"Validate data files, split them train/eval/test, report token lengths.",
+                "Writes to OUT: train.jsonl, eval.jsonl, test.jsonl (the examples as read,",
+                "messages format), validation.json, stats.json (token lengths as training",
+                "would see them) and lengths.png. Without --data: the bundled Korean sample",
+                "set; without --model: the built-in tiny model."})
 final class PrepareCommand implements Callable<Integer> {
     static final List<String> OUTPUTS = List.of("train.jsonl", "eval.jsonl", "test.jsonl", "validation.json", "stats.json", "lengths.png");
 
-    @Option(names = "--data", split = ",", paramLabel = "FILES",
+    @Option(names = "--data", split = ",", paramLabel = "FILES", showDefaultValue = picocli.CommandLine.Help.Visibility.NEVER,
             description = "Data files or directories (comma-separated or repeated).")
     List<Path> data = new ArrayList<>();
 
@@ -78,6 +79,10 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--system-prompt", paramLabel = "TEXT", description = "System turn for conversations that have none.")
     String systemPrompt;
 
+    @Option(names = "--template-var", paramLabel = "KEY=VALUE",
+            description = "Extra chat-template variable, e.g. enable_thinking=false (true/false read as booleans).")
+    Map<String, String> templateVars = new LinkedHashMap<>();
+
     @Option(names = "--force", description = "Write into a non-empty OUT directory (replacing these outputs).")
     boolean force;
 
@@ -91,7 +96,7 @@ final class PrepareCommand implements Callable<Integer> {
         if (maxSeqLength < 2) throw new UserError("--max-seq-length " + maxSeqLength + ": must be at least 2");
         double[] fractions = DataSplit.parseFractions(split);
         TokenizeOptions options = new TokenizeOptions(parseEnum(TokenizeOptions.LossOn.class, "--loss-on", lossOn),
-                parseEnum(TokenizeOptions.Truncation.class, "--truncation", truncation), maxSeqLength, Map.of());
+                parseEnum(TokenizeOptions.Truncation.class, "--truncation", truncation), maxSeqLength, templateContext());
         checkOut();
         Path modelDir = model != null ? model : TinyModel.materialize();
         if (!Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
@@ -100,10 +105,10 @@ final class PrepareCommand implements Callable<Integer> {
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         ExampleTokenizer tokenize = new ExampleTokenizer(tokenizer, ChatTemplate.load(modelDir), options);
 
-        List<Integer> allLengths = new ArrayList<>();
+        List<Integer> allLengths = new ArrayList<>();  // untruncated, of every row the template could render
         ExampleCheck check = e -> {
             ExampleTokenizer.Outcome o = tokenize.outcome(e);
-            allLengths.add(o.fullLength());
+            if (o.kind() != jlora.data.Problem.Kind.TEMPLATE_ERROR) allLengths.add(o.fullLength());
             return o.rejection();
         };
         ValidationReport report = new ValidationReport();
@@ -158,6 +163,12 @@ final class PrepareCommand implements Callable<Integer> {
         files.forEach((name, bytes) -> AtomicFiles.writeBytes(out.resolve(name), bytes));
         stdout.println("wrote " + String.join(", ", OUTPUTS) + " to " + out.toAbsolutePath().normalize());
         return 0;
+    }
+
+    private Map<String, Object> templateContext() {
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        templateVars.forEach((k, v) -> ctx.put(k, v.equals("true") ? Boolean.TRUE : v.equals("false") ? Boolean.FALSE : v));
+        return ctx;
     }
 
     private List<DataSource> sources() {

@@ -86,7 +86,7 @@ public final class DataFile {
             }
             String why = check.check(e);
             if (why != null) {
-                report.rejected(new Problem(check.kind(), file, line, 0, why));
+                report.rejected(new Problem(check.kind(e, why), file, line, 0, why));
                 return;
             }
             report.accepted(e);

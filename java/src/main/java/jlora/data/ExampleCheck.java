@@ -14,4 +14,7 @@ public interface ExampleCheck {
 
     /** The kind its rejections are counted under. */
     default Problem.Kind kind() { return Problem.Kind.TOO_LONG; }
+
+    /** The kind this rejection of {@code example} is counted under; checks that reject for several reasons override it. */
+    default Problem.Kind kind(Example example, String reason) { return kind(); }
 }

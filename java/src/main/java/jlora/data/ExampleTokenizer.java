@@ -42,8 +42,11 @@ public final class ExampleTokenizer {
     private Example lastExample;
     private Outcome lastOutcome;
 
-    /** The tokenized example, or the reason it is rejected (then {@code example} is null). */
-    public record Outcome(TokenizedExample example, int fullLength, String rejection) {}
+    /**
+     * The tokenized example, or the reason it is rejected and the kind it counts under (then
+     * {@code example} is null; {@code fullLength} is 0 when the template failed).
+     */
+    public record Outcome(TokenizedExample example, int fullLength, String rejection, Problem.Kind kind) {}
 
     public ExampleTokenizer(Tokenizer tokenizer, ChatTemplate template, TokenizeOptions options) {
         this.tokenizer = tokenizer;
@@ -55,9 +58,22 @@ public final class ExampleTokenizer {
 
     public TokenizationReport report() { return report; }
 
-    /** The length check a reader runs before it accepts an example (counted as TOO_LONG). */
+    /**
+     * The check a reader runs before it accepts an example: too long (TOO_LONG) or the chat
+     * template raised an error for it (TEMPLATE_ERROR); either way reading goes on.
+     */
     public ExampleCheck check() {
-        return e -> outcome(e).rejection();
+        return new ExampleCheck() {
+            @Override
+            public String check(Example e) {
+                return outcome(e).rejection();
+            }
+
+            @Override
+            public Problem.Kind kind(Example e, String reason) {
+                return outcome(e).kind();
+            }
+        };
     }
 
     /** The example the check accepted (computed once), or null if it was rejected. */
@@ -85,7 +101,7 @@ public final class ExampleTokenizer {
             try {
                 r = template.assistantSpans(e.conversation(), options.templateContext());
             } catch (UserError err) {
-                throw new UserError(e.location() + ": " + err.getMessage(), err);
+                return new Outcome(null, 0, err.getMessage(), Problem.Kind.TEMPLATE_ERROR);
             }
             Encoding enc = tokenizer.encodeWithOffsets(r.text(), false);
             ids = enc.ids();
@@ -130,11 +146,11 @@ public final class ExampleTokenizer {
                 return rejected(full, full + " tokens > max_seq_length " + max + " and truncating from the left leaves no trained token");
             }
         }
-        return new Outcome(new TokenizedExample(ids, labels, e.source(), e.location(), full, dropped), full, null);
+        return new Outcome(new TokenizedExample(ids, labels, e.source(), e.location(), full, dropped), full, null, null);
     }
 
     private static Outcome rejected(int full, String why) {
-        return new Outcome(null, full, why);
+        return new Outcome(null, full, why, Problem.Kind.TOO_LONG);
     }
 
     /** Tokens of the rendered system message (the template's render of messages[0] alone), else a leading BOS. */

@@ -17,7 +17,9 @@ public record Problem(Kind kind, String file, long line, int column, String reas
         INVALID_TOOL_CALL("invalid tool call"),
         UNKNOWN_TOOL("call to a tool not in the row's tools"),
         /** Reported by the tokenizing stage through {@link ExampleCheck}, not by readers. */
-        TOO_LONG("longer than max_seq_length");
+        TOO_LONG("longer than max_seq_length"),
+        /** The chat template raised an error for the example (raise_exception, a missing field it needs). */
+        TEMPLATE_ERROR("chat template failed");
 
         private final String label;
 

@@ -13,6 +13,7 @@ public final class TokenizationReport {
     private long truncated;
     private long tokensCut;
     private long rejected;
+    private long templateErrors;
     private long droppedTurns;
     private long examplesWithDroppedTurns;
     private long untrained;
@@ -23,7 +24,8 @@ public final class TokenizationReport {
         examples++;
         TokenizedExample t = o.example();
         if (t == null) {
-            rejected++;
+            if (o.kind() == Problem.Kind.TOO_LONG) rejected++;
+            else templateErrors++;
             return;
         }
         tokens += t.length();
@@ -51,6 +53,7 @@ public final class TokenizationReport {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("examples", examples);
         m.put("rejected_too_long", rejected);
+        m.put("template_errors", templateErrors);
         m.put("truncated", truncated);
         m.put("tokens_cut", tokensCut);
         m.put("tokens", tokens);
@@ -63,8 +66,8 @@ public final class TokenizationReport {
 
     /** One or two lines for the terminal. */
     public synchronized String summary() {
-        StringBuilder sb = new StringBuilder(String.format("tokenized: %d  too long: %d  truncated: %d (%d tokens cut)  trained tokens: %d of %d%n",
-                examples, rejected, truncated, tokensCut, trainedTokens, tokens));
+        StringBuilder sb = new StringBuilder(String.format("tokenized: %d  too long: %d  template errors: %d  truncated: %d (%d tokens cut)  trained tokens: %d of %d%n",
+                examples, rejected, templateErrors, truncated, tokensCut, trainedTokens, tokens));
         if (droppedTurns > 0) {
             sb.append(String.format("  %d assistant turns in %d examples get no loss: the chat template renders them differently "
                     + "once later turns exist (e.g. Qwen3 drops earlier <think> blocks)%n", droppedTurns, examplesWithDroppedTurns));

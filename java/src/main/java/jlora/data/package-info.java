@@ -22,5 +22,18 @@
  * <p>Every bad row is counted in a {@link jlora.data.ValidationReport} and reading goes on;
  * {@link jlora.data.DataMix} mixes files with weights, {@link jlora.data.DataFiles} is the
  * data_files filter, {@link jlora.data.SampleData} the bundled Korean sample set.
+ *
+ * <p>Examples to training input: {@link jlora.data.ExampleTokenizer} renders with the chat
+ * template, tokenizes with offsets and labels ({@link jlora.data.LabelMasker}), enforcing
+ * max_seq_length by drop or left truncation; its {@code check()} is the reader's
+ * {@link jlora.data.ExampleCheck}, so rejections are counted as TOO_LONG:
+ * <pre>
+ *   var tok = new ExampleTokenizer(tokenizer, template, options);
+ *   DataMix.read(sources, seed, tok.check(), report, e -> examples.add(tok.take(e)));
+ *   List&lt;Batch&gt; batches = Batches.packed(examples, maxSeqLength, rows, Batches.padId(tokenizer), seed);
+ * </pre>
+ * {@link jlora.data.Batches} packs (first-fit decreasing, {@link jlora.data.Packing}) or pads
+ * length-bucketed rows; {@link jlora.data.DataSplit}, {@link jlora.data.LengthStats} and
+ * {@link jlora.data.LengthHistogram} serve {@code jlora prepare}.
  */
 package jlora.data;

@@ -140,6 +140,25 @@ class LabelMaskRealTemplatesTest {
     }
 
     /**
+     * Plain prompt/completion rows are what TRL makes of them: tokenizer(text) with its own
+     * special tokens (this early Llama 3 tokenizer.json has a ByteLevel post-processor, so no
+     * BOS, as in transformers with the same file) and eos_token appended.
+     */
+    @Test
+    void llama3PlainTextIsTokenizedWithSpecialTokensAndEos() {
+        Tokenizer tok = require("llama3");
+        ChatTemplate llama3 = ChatTemplate.load(dir("llama3"));
+        String prompt = "Question: 대한민국의 수도는?\nAnswer:";
+        String completion = " 서울";
+        var opts = TokenizeOptions.defaults(4096);
+        TokenizedExample t = new ExampleTokenizer(tok, llama3, opts).outcome(Example.plain(prompt + completion, prompt.length(), "s", "f", 1)).example();
+        int[] expected = java.util.Arrays.copyOf(tok.encode(prompt + completion, true), t.length());
+        expected[t.length() - 1] = tok.tokenId("<|end_of_text|>");  // eos_token of tokenizer_config.json
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, t.ids());
+        assertEquals(completion + "<|end_of_text|>", labelledText(tok, t));
+    }
+
+    /**
      * On the Qwen3 tokenizer with ChatML (Qwen2.5's layout), a token straddling a span boundary is trained (transformers' return_assistant_tokens_mask:
      * from the token holding the span's first char to the token holding its last). Reference:
      * those two tokens found by a scan of the offsets for the chars themselves.

@@ -144,13 +144,15 @@ class LabelMaskTest {
         long seed = System.nanoTime();
         Random r = new Random(seed);
         var full = new ExampleTokenizer(tokenizer, template, TokenizeOptions.defaults(100_000));
+        int truncated = 0;
         for (int trial = 0; trial < 10; trial++) {
             Conversation c = longConversation(r);
             Example e = Example.chat(c, "long", trial + 1);
             TokenizedExample whole = tokenize(full, e);
             String sysText = "<|im_start|>system\n" + c.messages().getFirst().content() + "<|im_end|>\n";
             int head = 0;
-            while (!tokenizer.decode(Arrays.copyOf(whole.ids(), head), false, false).equals(sysText)) head++;
+            while (head < whole.length() && !tokenizer.decode(Arrays.copyOf(whole.ids(), head), false, false).equals(sysText)) head++;
+            assertTrue(head < whole.length(), "no token boundary after the system turn");
             int max = head + 1 + r.nextInt(whole.length() - head - 1);
             String where = "seed " + seed + " trial " + trial + " max " + max + " head " + head;
             var cut = new ExampleTokenizer(tokenizer, template, TokenizeOptions.defaults(max).withTruncation(TokenizeOptions.Truncation.TRUNCATE_LEFT));
@@ -163,6 +165,7 @@ class LabelMaskTest {
                 continue;
             }
             TokenizedExample t = o.example();
+            truncated++;
             assertEquals(max, t.length(), where);
             assertEquals(whole.length(), t.fullLength(), where);
             assertArrayEquals(Arrays.copyOf(whole.ids(), head), Arrays.copyOf(t.ids(), head), where + ": system prompt kept");
@@ -173,6 +176,7 @@ class LabelMaskTest {
                     Arrays.copyOfRange(t.labels(), head + 1, max), where + ": tail labels");
         }
         assertEquals(0, full.report().truncated(), "nothing is truncated at max 100000");
+        assertTrue(truncated > 0, "seed " + seed + ": every trial was rejected; truncation went unchecked");
     }
 
     /** The drop policy rejects through the reader's ExampleCheck hook: counted as TOO_LONG, the rest kept. */
@@ -198,5 +202,27 @@ class LabelMaskTest {
             assertNotNull(t);
             assertTrue(t.length() <= max, "kept " + t.length() + " > " + max);
         }
+    }
+
+    /** A conversation the chat template rejects is counted as TEMPLATE_ERROR with its location; the others are kept. */
+    @Test
+    void templateErrorsAreCountedAndReadingGoesOn() throws Exception {
+        ChatTemplate picky = ChatTemplate.of("{% if messages|length > 2 %}{{ raise_exception('only one exchange, please') }}{% endif %}"
+                + TinyModel.CHATML_TEMPLATE, Map.of(), "picky template");
+        List<Conversation> convs = List.of(
+                Conversation.of(Message.user("하나"), Message.assistant("일")),
+                Conversation.of(Message.user("둘"), Message.assistant("이"), Message.user("셋"), Message.assistant("삼")),
+                Conversation.of(Message.user("넷"), Message.assistant("사")));
+        Path file = tmp.resolve("picky.jsonl");
+        Files.writeString(file, ExampleJson.toJsonLines(convs.stream().map(c -> Example.chat(c, "x", 0)).toList()));
+        var tok = new ExampleTokenizer(tokenizer, picky, TokenizeOptions.defaults(4096));
+        ValidationReport report = new ValidationReport();
+        List<TokenizedExample> kept = new ArrayList<>();
+        DataFile.read(file, ReaderOptions.DEFAULTS, tok.check(), report, e -> kept.add(tok.take(e)));
+        assertEquals(2, kept.size());
+        assertEquals(1, report.count(Problem.Kind.TEMPLATE_ERROR));
+        Problem p = report.firstProblems(Problem.Kind.TEMPLATE_ERROR).getFirst();
+        assertEquals(2, p.line(), p.toString());
+        assertTrue(p.reason().contains("only one exchange, please"), p.reason());
     }
 }

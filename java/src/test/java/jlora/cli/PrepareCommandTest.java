@@ -1,0 +1,110 @@
+package jlora.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jlora.data.DataFile;
+import jlora.data.ExampleTokenizer;
+import jlora.data.LengthStats;
+import jlora.data.ReaderOptions;
+import jlora.data.TokenizeOptions;
+import jlora.data.TokenizedExample;
+import jlora.data.ValidationReport;
+import jlora.model.TinyModel;
+import jlora.tokenizer.ChatTemplate;
+import jlora.tokenizer.Tokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * `jlora prepare` end to end on the bundled sample set with the tiny model. The oracle for
+ * stats.json is a recount: the written split files are read back with the ordinary readers
+ * and re-tokenized, and their statistics must equal what the command saved (exact; doubles to
+ * 1e-9). The counts must add up with validation.json; the PNG must decode.
+ */
+class PrepareCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void preparesTheBundledSampleAndItsStatsMatchARecount(@TempDir Path tmp) throws Exception {
+        Path model = TinyModel.materialize(tmp.resolve("tiny"));
+        Path out = tmp.resolve("out");
+        int max = 400;
+        InfoCommandTest.Run run = InfoCommandTest.run("prepare", "--model", model.toString(), "--out", out.toString(),
+                "--max-seq-length", String.valueOf(max), "--seed", "7");
+        assertEquals(0, run.exit(), run.err() + run.out());
+        for (String f : PrepareCommand.OUTPUTS) assertTrue(Files.isRegularFile(out.resolve(f)), f + " missing; output:\n" + run.out());
+
+        JsonNode stats = JSON.readTree(out.resolve("stats.json").toFile());
+        JsonNode validation = JSON.readTree(out.resolve("validation.json").toFile());
+        Tokenizer tok = Tokenizer.load(model);
+        ChatTemplate template = ChatTemplate.load(model);
+        long written = 0;
+        for (String split : List.of("train", "eval", "test")) {
+            var again = new ExampleTokenizer(tok, template, TokenizeOptions.defaults(max));
+            List<Integer> lengths = new ArrayList<>();
+            long[] trained = {0};
+            ValidationReport report = new ValidationReport();
+            DataFile.read(out.resolve(split + ".jsonl"), ReaderOptions.DEFAULTS, again.check(), report, e -> {
+                TokenizedExample t = again.take(e);
+                lengths.add(t.length());
+                trained[0] += t.trainedTokens();
+            });
+            assertTrue(report.clean(), split + ".jsonl does not read back cleanly: " + report.summary());
+            LengthStats s = LengthStats.of(lengths.stream().mapToInt(Integer::intValue).toArray(), max);
+            JsonNode saved = stats.path("splits").path(split);
+            assertEquals(s.count(), saved.path("count").asInt(), split);
+            assertEquals(s.min(), saved.path("min").asInt(), split);
+            assertEquals(s.max(), saved.path("max").asInt(), split);
+            assertEquals(s.mean(), saved.path("mean").asDouble(), 1e-9, split);
+            assertEquals(s.median(), saved.path("median").asDouble(), 1e-9, split);
+            assertEquals(s.p95(), saved.path("p95").asDouble(), 1e-9, split);
+            assertEquals(0, saved.path("over_max_seq_length").asInt(), split + ": dropped examples must not be written");
+            assertEquals(trained[0], saved.path("trained_tokens").asLong(), split);
+            written += s.count();
+        }
+        long tooLong = validation.path("problems").path("too_long").path("count").asLong();
+        JsonNode all = stats.path("all");
+        assertEquals(written + tooLong, all.path("count").asLong(), "every valid row is written or counted too long");
+        assertEquals(tooLong, all.path("over_max_seq_length").asLong(), "over max = dropped, with truncation drop");
+        assertTrue(tooLong > 0 && written > 0, "max " + max + " should drop some examples and keep others: " + run.out());
+        assertEquals(validation.path("valid").asLong(), written, "validation.json valid rows = rows written");
+        long splitTotal = written;
+        assertEquals(Math.round(0.1 * splitTotal), stats.path("splits").path("eval").path("count").asLong());
+
+        BufferedImage png = ImageIO.read(out.resolve("lengths.png").toFile());
+        assertNotNull(png, "lengths.png does not decode");
+        assertTrue(png.getWidth() > 100 && png.getHeight() > 100, png.getWidth() + "x" + png.getHeight());
+    }
+
+    @Test
+    void refusesANonEmptyOutWithoutForceAndIsDeterministicForASeed(@TempDir Path tmp) throws Exception {
+        Path model = TinyModel.materialize(tmp.resolve("tiny"));
+        Path out = tmp.resolve("out");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("keep.txt"), "mine");
+        String tools = jlora.data.SampleData.path(jlora.data.SampleData.TOOLS).toString();
+        String[] args = {"prepare", "--data", tools, "--model", model.toString(), "--out", out.toString(), "--seed", "3", "--max-seq-length", "4096"};
+        InfoCommandTest.Run refused = InfoCommandTest.run(args);
+        assertEquals(1, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("--force"), refused.err());
+        assertEquals(List.of(out.resolve("keep.txt")), Files.list(out).toList(), "nothing written without --force");
+
+        String[] forced = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--force")).toArray(String[]::new);
+        assertEquals(0, InfoCommandTest.run(forced).exit());
+        byte[] first = Files.readAllBytes(out.resolve("train.jsonl"));
+        assertEquals(0, InfoCommandTest.run(forced).exit());
+        assertArrayEquals(first, Files.readAllBytes(out.resolve("train.jsonl")), "same seed, same train split");
+    }
+}
