@@ -179,7 +179,7 @@ public final class Trainer {
             boolean restore = t.earlyStopping().enabled() && t.earlyStopping().restoreBest() && s.bestStep() >= 0
                     && s.bestStep() != s.step();
             if (restore) {
-                copyAdapter(bestDir(), model);
+                copyAdapter(bestDir(s.bestStep()), model);
                 out.println("restored the adapter of the best eval (step " + s.bestStep() + ", "
                         + t.earlyStopping().metric() + " " + fmt(s.bestMetric()) + ")");
             }
@@ -293,7 +293,7 @@ public final class Trainer {
                 s = new TrainerState(s.step(), s.epoch(), s.position(), s.seed(), s.nonFiniteInARow(), s.windowLoss(),
                         s.windowSteps(), s.windowTokens(), metric, s.step(), 0);
                 if (es.restoreBest()) {
-                    Path best = bestDir();
+                    Path best = bestDir(s.step());
                     Checkpoints.deleteTree(best);
                     PeftAdapter.save(best, model.lora(), setup.modelName(), null, DType.F32);
                 }
@@ -306,6 +306,7 @@ public final class Trainer {
 
         void saveCheckpoint(long step) {
             TrainerState snapshot = s;
+            dropOlderBests(snapshot.bestStep());
             Checkpoints.write(runDir, step, config.training().saveTotalLimit(), dir -> {
                 PeftAdapter.save(dir, model.lora(), setup.modelName(), null, DType.F32);
                 OptimizerCheckpoint.write(dir.resolve(OPTIMIZER_FILE), opt);
@@ -326,8 +327,23 @@ public final class Trainer {
         }
     }
 
-    Path bestDir() {
-        return runDir.resolve("best");
+    /**
+     * The adapter of the best eval so far, kept per step: a resumed run's state may name an older
+     * best than the newest one written before a crash, so the older stays until a checkpoint
+     * that no longer needs it is written.
+     */
+    Path bestDir(long step) {
+        return runDir.resolve("best").resolve("step-" + step);
+    }
+
+    private void dropOlderBests(long keep) {
+        Path dir = runDir.resolve("best");
+        if (!Files.isDirectory(dir)) return;
+        try (var s = Files.list(dir)) {
+            for (Path p : s.toList()) if (!p.equals(bestDir(keep))) Checkpoints.deleteTree(p);
+        } catch (java.io.IOException e) {
+            throw new UserError("cannot list " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -144,6 +144,22 @@ class TrainerLoopTest {
         assertEquals(6, r.steps());
     }
 
+    /**
+     * restore_best: the final adapter is the one saved at the best eval. With a falling loss
+     * and patience 1, a threshold of 10 nats makes the step-2 eval the only "improvement", so
+     * the run stops at step 4 and final/ must hold best/step-2's bytes.
+     */
+    @Test
+    void earlyStoppingRestoresTheBestAdapter() {
+        TrainConfig c = TrainFixtures.config(tmp, "best", "--training.max_steps", "20", "--training.eval_steps", "2",
+                "--training.early_stopping.enabled", "true", "--training.early_stopping.patience", "1",
+                "--training.early_stopping.threshold", "10");
+        Trainer.Result r = TrainRun.execute(c, tmp.resolve("best"), null, quiet(), TrainerHooks.NONE, false).stages().getFirst();
+        assertEquals(4, r.steps());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(TrainFixtures.adapterBytes(tmp.resolve("best/best/step-2")),
+                TrainFixtures.adapterBytes(tmp.resolve("best/final")));
+    }
+
     /** save_total_limit 2 with a checkpoint every step of 5: only step-3 and step-4 remain (the last step saves the final adapter instead). */
     @Test
     void rotationKeepsTheNewestK() {
