@@ -73,6 +73,10 @@ public record RunSetup(Path modelDir, Path tokenizerDir, ModelConfig modelConfig
             }
             template = template.withTemplate(text, custom);
         }
+        String format = PromptFormats.template(config.data().promptFormat());
+        if (format != null) {
+            template = template.withTemplate(format, "data.prompt_format " + config.data().promptFormat().name().toLowerCase(Locale.ROOT));
+        }
         return new RunSetup(dir, tokDir, mc, tok, template);
     }
 
