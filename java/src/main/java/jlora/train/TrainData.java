@@ -13,6 +13,8 @@ import jlora.data.DataMix;
 import jlora.data.DataSource;
 import jlora.data.DataSplit;
 import jlora.data.ExampleTokenizer;
+import jlora.data.FileFormat;
+import jlora.data.RecordShape;
 import jlora.data.ReaderOptions;
 import jlora.data.SampleData;
 import jlora.data.TokenizeOptions;
@@ -100,6 +102,18 @@ public record TrainData(List<Batch> train, List<Batch> eval, int trainExamples, 
         List<DataSource> out = new ArrayList<>();
         for (DataFile f : files) {
             ReaderOptions o = f.fields().isEmpty() ? base : base.withColumns(f.fields());
+            o = switch (f.format()) {
+                case AUTO -> o;
+                case CSV -> o.withFileFormat(FileFormat.CSV);
+                case TSV -> o.withFileFormat(FileFormat.TSV);
+                case XLSX -> o.withFileFormat(FileFormat.XLSX);
+                case MESSAGES -> o.withShape(RecordShape.MESSAGES);
+                case PROMPT_COMPLETION -> o.withShape(RecordShape.PROMPT_COMPLETION);
+                // input/output rows are the instruction shape without an instruction field
+                case INSTRUCTION, INPUT_OUTPUT -> o.withShape(RecordShape.INSTRUCTION);
+                case TEXT -> o.withShape(RecordShape.TEXT);
+                case KORQUAD -> o.withShape(RecordShape.KORQUAD);
+            };
             if (f.path().equals(BUILTIN_SAMPLE)) {
                 for (String name : SampleData.ALL) out.add(new DataSource(SampleData.path(name), f.weight(), o));
                 continue;
