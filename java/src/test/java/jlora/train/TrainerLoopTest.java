@@ -160,6 +160,28 @@ class TrainerLoopTest {
                 TrainFixtures.adapterBytes(tmp.resolve("best/final")));
     }
 
+    /**
+     * Strategy epoch: with E micro-batches and accumulation 2 an epoch is ceil(E/2) steps (the
+     * last step of an epoch takes what is left), so 2 epochs run 2·ceil(E/2) steps, evaluate at
+     * 0, ceil(E/2) and the end, and checkpoint at the first epoch's end only (the second ends
+     * the run, which saves the final adapter).
+     */
+    @Test
+    void epochStrategies() throws IOException {
+        TrainConfig c = TrainFixtures.config(tmp, "ep", "--training.max_steps", "null", "--training.epochs", "2",
+                "--training.eval_strategy", "epoch", "--training.save_strategy", "epoch");
+        RunSetup setup = RunSetup.check(c);
+        int batches = TrainData.load(c, setup.tokenizer(), setup.template()).train().size();
+        long perEpoch = (batches + 1) / 2;
+        Trainer.Result r = TrainRun.execute(c, tmp.resolve("ep"), null, quiet(), TrainerHooks.NONE, false).stages().getFirst();
+        assertEquals(2 * perEpoch, r.steps());
+        assertEquals(List.of("step-" + perEpoch), Checkpoints.list(tmp.resolve("ep")).stream()
+                .map(p -> p.getFileName().toString()).toList());
+        List<String> evalSteps = Files.readAllLines(tmp.resolve("ep/metrics.jsonl")).stream()
+                .filter(l -> l.contains("eval/loss")).map(l -> l.replaceAll("^\\{\"step\":(\\d+),.*", "$1")).toList();
+        assertEquals(List.of("0", String.valueOf(perEpoch), String.valueOf(2 * perEpoch)), evalSteps);
+    }
+
     /** save_total_limit 2 with a checkpoint every step of 5: only step-3 and step-4 remain (the last step saves the final adapter instead). */
     @Test
     void rotationKeepsTheNewestK() {
