@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "LoRA / QLoRA fine-tuning for Qwen and Llama models, in Java.",
-        subcommands = {InfoCommand.class, PrepareCommand.class, ChatCommand.class, EvalCommand.class,
-                MergeCommand.class, ExportCommand.class, ServeCommand.class, ReportCommand.class,
+        subcommands = {TrainCommand.class, InfoCommand.class, PrepareCommand.class, ChatCommand.class,
+                EvalCommand.class, MergeCommand.class, ExportCommand.class, ServeCommand.class, ReportCommand.class,
+                CommandLine.HelpCommand.class})
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

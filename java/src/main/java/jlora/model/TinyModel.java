@@ -32,13 +32,19 @@ import jlora.tensor.Tensor;
  * generation_config.json.
  *
  * <p>The weights are drawn as transformers' {@code _init_weights} does for Qwen2 (normal with
- * std {@code initializer_range} = 0.02 for linear and embedding weights, zero biases, ones for
- * RMSNorm) from a fixed seed, so the directory is byte-for-byte reproducible.
+ * std {@code initializer_range} = 0.02 for linear weights, zero biases, ones for RMSNorm), but
+ * the embedding with std {@link #EMBED_STD}, from a fixed seed, so the directory is byte-for-byte reproducible.
  */
 public final class TinyModel {
     /** Bump when the files change, so an old cached copy is not reused. */
-    public static final String VERSION = "tiny-qwen2-v1";
+    public static final String VERSION = "tiny-qwen2-v2";
     public static final long SEED = 20261124L;
+    /**
+     * The (tied) embedding is drawn wider than initializer_range: with std 0.02 and hidden 64 a
+     * logit can reach only about 0.02 * 8 * 8 = 1.3, so a LoRA on the frozen random base cannot
+     * get the loss far below ln(vocab) = 5.56; with 0.1 the tiny recipe's loss falls visibly.
+     */
+    static final double EMBED_STD = 0.1;
 
     /** Added tokens after the 256 byte tokens, ids in this order (Qwen's names). */
     public static final List<String> SPECIAL_TOKENS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
@@ -119,7 +125,8 @@ public final class TinyModel {
             if (name.endsWith("norm.weight")) {
                 java.util.Arrays.fill(v, 1f);
             } else if (!name.endsWith(".bias")) {
-                for (int i = 0; i < v.length; i++) v[i] = (float) (gaussian(rng) * std);
+                double sd = name.equals("model.embed_tokens.weight") ? EMBED_STD : std;
+                for (int i = 0; i < v.length; i++) v[i] = (float) (gaussian(rng) * sd);
             }
             out.put(name, Tensor.of(DType.F32, shape, v, arena));
         }
@@ -229,7 +236,7 @@ public final class TinyModel {
         try (Stream<Path> walk = Files.walk(tree)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
-            // best effort: a leftover temp dir is named .tiny-qwen2-v1.tmp* and harmless
+            // best effort: a leftover temp dir is named .tiny-qwen2-v2.tmp* and harmless
         }
     }
 }

@@ -205,11 +205,19 @@ public final class CausalLM implements AutoCloseable {
      * @param step the optimizer step, which seeds LoRA dropout
      */
     public LossSum loss(int[] ids, int[] positionIds, int[] labels, Tape tape, long step) {
+        return loss(ids, positionIds, labels, tape, step, true);
+    }
+
+    /**
+     * As {@link #loss(int[], int[], int[], Tape, long)}; {@code training} false is the eval pass:
+     * no LoRA dropout (PyTorch's model.eval()), same sums otherwise.
+     */
+    public LossSum loss(int[] ids, int[] positionIds, int[] labels, Tape tape, long step, boolean training) {
         if (labels.length != ids.length) {
             throw new IllegalArgumentException(labels.length + " labels for " + ids.length + " tokens");
         }
         for (var e : grads.entrySet()) tape.trainable(e.getKey(), e.getValue());
-        Pass pass = pass(tape, ids, positionIds, true, step);
+        Pass pass = pass(tape, ids, positionIds, training, step);
         Tensor h = hidden(tape, ids, pass);
         int[] shifted = new int[ids.length];
         for (int t = 0; t < ids.length; t++) shifted[t] = t + 1 < ids.length ? labels[t + 1] : Backend.IGNORE_INDEX;

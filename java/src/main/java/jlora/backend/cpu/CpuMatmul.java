@@ -9,7 +9,6 @@ import static jlora.backend.cpu.Floats.store;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jlora.backend.LinearWeight;
 
 /**
@@ -108,14 +107,14 @@ final class CpuMatmul {
         }
         // Sixteen named reductions, not a loop over a FloatVector[]: an array of vectors defeats
         // C2's box elimination and makes this kernel ten times slower.
-        c[0] = c00.reduceLanes(VectorOperators.ADD); c[1] = c01.reduceLanes(VectorOperators.ADD);
-        c[2] = c02.reduceLanes(VectorOperators.ADD); c[3] = c03.reduceLanes(VectorOperators.ADD);
-        c[4] = c10.reduceLanes(VectorOperators.ADD); c[5] = c11.reduceLanes(VectorOperators.ADD);
-        c[6] = c12.reduceLanes(VectorOperators.ADD); c[7] = c13.reduceLanes(VectorOperators.ADD);
-        c[8] = c20.reduceLanes(VectorOperators.ADD); c[9] = c21.reduceLanes(VectorOperators.ADD);
-        c[10] = c22.reduceLanes(VectorOperators.ADD); c[11] = c23.reduceLanes(VectorOperators.ADD);
-        c[12] = c30.reduceLanes(VectorOperators.ADD); c[13] = c31.reduceLanes(VectorOperators.ADD);
-        c[14] = c32.reduceLanes(VectorOperators.ADD); c[15] = c33.reduceLanes(VectorOperators.ADD);
+        c[0] = Floats.sumLanes(c00); c[1] = Floats.sumLanes(c01);
+        c[2] = Floats.sumLanes(c02); c[3] = Floats.sumLanes(c03);
+        c[4] = Floats.sumLanes(c10); c[5] = Floats.sumLanes(c11);
+        c[6] = Floats.sumLanes(c12); c[7] = Floats.sumLanes(c13);
+        c[8] = Floats.sumLanes(c20); c[9] = Floats.sumLanes(c21);
+        c[10] = Floats.sumLanes(c22); c[11] = Floats.sumLanes(c23);
+        c[12] = Floats.sumLanes(c30); c[13] = Floats.sumLanes(c31);
+        c[14] = Floats.sumLanes(c32); c[15] = Floats.sumLanes(c33);
         for (; k < K; k++) {
             for (int i = 0; i < 4; i++) {
                 float xv = xs[i * K + k];
@@ -130,7 +129,7 @@ final class CpuMatmul {
         if (K >= L) {
             FloatVector acc = FloatVector.zero(S);
             for (; k <= K - L; k += L) acc = load(x, xo + k).fma(FloatVector.fromArray(S, wt, wo + k), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Floats.sumLanes(acc);
         }
         for (; k < K; k++) sum += get(x, xo + k) * wt[wo + k];
         return sum;

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import jlora.tensor.DType;
 import jlora.tensor.Tensor;
@@ -45,6 +46,31 @@ final class Floats {
                 : Float.intBitsToFloat((t.data().getAtIndex(I16, i) & 0xFFFF) << 16);
     }
 
+    /**
+     * The lanes of {@code v} summed in a fixed pairwise order (lane i += lane i + w for w = L/2,
+     * ..., 1). {@code reduceLanes(ADD)} leaves the order unspecified, and HotSpot's intrinsic and
+     * the Java fallback (interpreter, C1) do add in different orders, so a result would depend on
+     * which tier ran: a resumed run would not reproduce an uninterrupted one bit for bit.
+     */
+    static float sumLanes(FloatVector v) {
+        if (L > 16) throw new UnsupportedOperationException("vectors of " + L + " floats");
+        if (L >= 16) v = v.add(v.rearrange(ROTATE_8));
+        if (L >= 8) v = v.add(v.rearrange(ROTATE_4));
+        if (L >= 4) v = v.add(v.rearrange(ROTATE_2));
+        if (L >= 2) v = v.add(v.rearrange(ROTATE_1));
+        return v.lane(0);
+    }
+
+    // Rotations by a constant number of lanes held in static finals, so C2 emits one permute each.
+    private static final VectorShuffle<Float> ROTATE_8 = rotation(8);
+    private static final VectorShuffle<Float> ROTATE_4 = rotation(4);
+    private static final VectorShuffle<Float> ROTATE_2 = rotation(2);
+    private static final VectorShuffle<Float> ROTATE_1 = rotation(1);
+
+    private static VectorShuffle<Float> rotation(int lanes) {
+        return VectorShuffle.fromOp(S, i -> (i + lanes) % S.length());
+    }
+
     /** Dot product of n floats at a[ai..] and b[bi..], fp32 accumulation in vector lanes. */
     static float dot(MemorySegment a, long ai, MemorySegment b, long bi, int n) {
         int i = 0;
@@ -52,7 +78,7 @@ final class Floats {
         if (n >= L) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - L; i += L) acc = load(a, ai + i).fma(load(b, bi + i), acc);
-            sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += get(a, ai + i) * get(b, bi + i);
         return sum;
