@@ -12,7 +12,6 @@ import picocli.CommandLine.Option;
         subcommands = {TrainCommand.class, InfoCommand.class, PrepareCommand.class, ChatCommand.class,
                 EvalCommand.class, MergeCommand.class, ExportCommand.class, ServeCommand.class, ReportCommand.class,
                 CommandLine.HelpCommand.class})
-                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "Show stack traces for errors.")
