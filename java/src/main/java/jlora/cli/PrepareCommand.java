@@ -117,8 +117,8 @@ final class PrepareCommand implements Callable<Integer> {
             return o.rejection();
         };
         ValidationReport report = new ValidationReport();
-        List<Prepared> kept = new ArrayList<>();
-        DataMix.read(sources(), seed, check, report, e -> kept.add(new Prepared(e, tokenize.take(e))));
+        List<DataSource> sources = sources();
+        List<DataMix.Row<Prepared>> kept = DataMix.readOnce(sources, check, report, e -> new Prepared(e, tokenize.take(e)));
 
         var stdout = System.out;
         stdout.print(report.summary());
@@ -128,11 +128,13 @@ final class PrepareCommand implements Callable<Integer> {
             throw new UserError("no valid example in the data; see " + out.resolve("validation.json") + " for what was wrong");
         }
 
-        DataSplit<Prepared> parts = DataSplit.of(kept, fractions, seed);
+        // Weights up- or down-sample the training split only: split first, so no row's copies
+        // sit on both sides.
+        DataSplit<DataMix.Row<Prepared>> parts = DataSplit.of(kept, fractions, seed);
         Map<String, List<Prepared>> named = new LinkedHashMap<>();
-        named.put("train", parts.train());
-        named.put("eval", parts.eval());
-        named.put("test", parts.test());
+        named.put("train", DataMix.weigh(parts.train(), sources, seed));
+        named.put("eval", DataMix.values(parts.eval()));
+        named.put("test", DataMix.values(parts.test()));
 
         int[] all = allLengths.stream().mapToInt(Integer::intValue).toArray();
         LengthStats allStats = LengthStats.of(all, maxSeqLength);

@@ -1,9 +1,11 @@
 package jlora.data;
 
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Several files read as one stream with per-file weights (up- and down-sampling). A file of
@@ -37,6 +39,55 @@ public final class DataMix {
                 for (long t = 0; t < times; t++) out.accept(e);
             });
         }
+    }
+
+    /** A row read once, with the index of the source it came from (for {@link #weigh}). */
+    public record Row<T>(int source, T value) {}
+
+    /**
+     * Reads every source once, weights aside (a weight-0 source is left out), tagging each row
+     * with its source. Split these, then {@link #weigh} the training part only: weighting before
+     * the split would put copies of one row on both sides of it.
+     */
+    public static <T> List<Row<T>> readOnce(List<DataSource> sources, ExampleCheck check, ValidationReport report,
+                                            Function<Example, T> map) {
+        List<Row<T>> out = new ArrayList<>();
+        for (int f = 0; f < sources.size(); f++) {
+            DataSource s = sources.get(f);
+            if (s.weight() == 0) continue;
+            int source = f;
+            DataFile.read(s.file(), s.options(), check, report, e -> out.add(new Row<>(source, map.apply(e))));
+        }
+        return out;
+    }
+
+    /**
+     * The sources' weights applied to rows read once: a source with n rows here and weight w
+     * gives {@link #expectedCount}(n, w) rows, every row floor(w) times and a seeded subset of
+     * round(frac(w)*n) distinct rows once more, in the order given.
+     */
+    public static <T> List<T> weigh(List<Row<T>> rows, List<DataSource> sources, long seed) {
+        int[] perSource = new int[sources.size()];
+        for (Row<T> r : rows) perSource[r.source()]++;
+        BitSet[] extra = new BitSet[sources.size()];
+        for (int f = 0; f < sources.size(); f++) {
+            double w = sources.get(f).weight();
+            long n = perSource[f];
+            extra[f] = sample(n, Math.round((w - Math.floor(w)) * n), new SplittableRandom(mixSeed(seed, f)));
+        }
+        int[] seen = new int[sources.size()];
+        List<T> out = new ArrayList<>();
+        for (Row<T> r : rows) {
+            int f = r.source();
+            long times = (long) Math.floor(sources.get(f).weight()) + (extra[f].get(seen[f]++) ? 1 : 0);
+            for (long t = 0; t < times; t++) out.add(r.value());
+        }
+        return out;
+    }
+
+    /** The values of rows read once, unweighted (eval and test splits). */
+    public static <T> List<T> values(List<Row<T>> rows) {
+        return rows.stream().map(Row::value).toList();
     }
 
     /** Expected example count of a source with n valid examples. */

@@ -50,18 +50,22 @@ public record TrainData(List<Batch> train, List<Batch> eval, int trainExamples, 
         ExampleTokenizer tok = new ExampleTokenizer(tokenizer, template, options);
         long seed = config.training().seed();
         ValidationReport report = new ValidationReport();
-        List<TokenizedExample> rows = read(sources(d.files(), d), seed, tok, report);
+        // Split the rows as read once, then weight only the training part, so up-sampled copies
+        // of a row never land on both sides of the split.
+        List<DataSource> trainSources = sources(d.files(), d);
+        List<DataMix.Row<TokenizedExample>> once = DataMix.readOnce(trainSources, tok.check(), report, tok::take);
+        List<TokenizedExample> rows = DataMix.values(once);
         List<TokenizedExample> evalRows = List.of();
-        List<TokenizedExample> trainRows = rows;
+        List<TokenizedExample> trainRows = DataMix.weigh(once, trainSources, seed);
         ValidationReport evalReport = null;
         if (!d.evalFiles().isEmpty()) {
             evalReport = new ValidationReport();
-            evalRows = read(sources(d.evalFiles(), d), seed, tok, evalReport);
+            evalRows = DataMix.values(DataMix.readOnce(sources(d.evalFiles(), d), tok.check(), evalReport, tok::take));
         } else if (d.evalSplit() > 0 || d.testSplit() > 0) {
             double[] f = {1 - d.evalSplit() - d.testSplit(), d.evalSplit(), d.testSplit()};
-            DataSplit<TokenizedExample> split = DataSplit.of(rows, f, seed);
-            trainRows = split.train();
-            evalRows = split.eval();
+            DataSplit<DataMix.Row<TokenizedExample>> split = DataSplit.of(once, f, seed);
+            trainRows = DataMix.weigh(split.train(), trainSources, seed);
+            evalRows = DataMix.values(split.eval());
         }
         List<String> summary = new ArrayList<>();
         summary.add(String.format(Locale.ROOT, "data: %d rows read, %d valid (%d rejected)%s", report.rows(), rows.size(),
@@ -86,13 +90,6 @@ public record TrainData(List<Batch> train, List<Batch> eval, int trainExamples, 
         summary.add(String.format(Locale.ROOT, "data: train %d examples (%d tokens, %d trained) in %d micro-batches; eval %d examples",
                 trainRows.size(), tokens, trained, train.size(), evalRows.size()));
         return new TrainData(train, eval, trainRows.size(), summary);
-    }
-
-    private static List<TokenizedExample> read(List<DataSource> sources, long seed, ExampleTokenizer tok,
-                                               ValidationReport report) {
-        List<TokenizedExample> out = new ArrayList<>();
-        DataMix.read(sources, seed, tok.check(), report, e -> out.add(tok.take(e)));
-        return out;
     }
 
     /** Config data files to readable sources; {@code builtin:korean-sample} is every bundled file. */

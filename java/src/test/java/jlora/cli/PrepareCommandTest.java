@@ -24,6 +24,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,16 +122,21 @@ class PrepareCommandTest {
         Files.writeString(dir.resolve("sub/b.jsonl"), row.formatted(9, 9).repeat(3));
         Files.writeString(dir.resolve("notes.txt"), "not data");
         Path out = tmp.resolve("out");
-        // Only a.jsonl matches the top-level glob; weight 2.5 on 4 rows is floor(2.5)*4 + round(0.5*4) = 10
-        // examples in the splits ("all" counts the 4 distinct rows, measured once each).
+        // Only a.jsonl matches the top-level glob. The 4 distinct rows are split first; weight 2.5
+        // then applies to the training split only: floor(2.5)*n + round(0.5*n) rows for its n.
         InfoCommandTest.Run r = InfoCommandTest.run("prepare", "--data", dir + ":2.5", "--data-files", "*.jsonl",
                 "--model", model.toString(), "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         var stats = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("stats.json").toFile());
         assertEquals(4, stats.at("/all/count").asInt(), stats.toString());
-        int inSplits = 0;
-        for (String split : List.of("train", "eval", "test")) inSplits += stats.at("/splits/" + split + "/count").asInt();
-        assertEquals(10, inSplits, stats.toString());
+        int held = stats.at("/splits/eval/count").asInt() + stats.at("/splits/test/count").asInt();
+        assertEquals(jlora.data.DataMix.expectedCount(4 - held, 2.5), stats.at("/splits/train/count").asInt(), stats.toString());
+        java.util.Set<String> train = new java.util.HashSet<>(Files.readAllLines(out.resolve("train.jsonl")));
+        for (String split : List.of("eval.jsonl", "test.jsonl")) {
+            for (String line : Files.readAllLines(out.resolve(split))) {
+                assertFalse(train.contains(line), "an up-sampled row leaked into " + split + ": " + line);
+            }
+        }
         Path out2 = tmp.resolve("out2");
         InfoCommandTest.Run all = InfoCommandTest.run("prepare", "--data", dir.resolve("a.jsonl").toString(), "--data",
                 dir.resolve("sub/b.jsonl") + ":0", "--model", model.toString(), "--out", out2.toString());
