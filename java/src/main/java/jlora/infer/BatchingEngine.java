@@ -27,6 +27,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final BlockingQueue<Job> inbox = new LinkedBlockingQueue<>();
     private final Thread scheduler;
     private volatile boolean closed;
+    private volatile int largestBatch;
 
     public BatchingEngine(ModelChatEngine base, int maxBatch) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
@@ -38,6 +39,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     @Override
     public String modelId() {
         return base.modelId();
+    }
+
+    /** The most sequences one decode step has run together so far (for load figures). */
+    public int largestBatch() {
+        return largestBatch;
     }
 
     @Override
@@ -137,6 +143,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         });
         int b = active.size();
         if (b == 0) return;
+        if (b > largestBatch) largestBatch = b;
         KvCache[] caches = new KvCache[b];
         int[] tokens = new int[b];
         for (int i = 0; i < b; i++) {
