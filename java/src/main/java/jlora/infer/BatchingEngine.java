@@ -46,6 +46,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         return largestBatch;
     }
 
+    /** Requests submitted and not yet taken into the batch. */
+    public int waiting() {
+        return inbox.size();
+    }
+
     @Override
     public int promptTokens(ChatRequest request) {
         return base.promptTokens(request);
@@ -102,7 +107,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         List<Job> active = new ArrayList<>();
         try {
             while (!closed) {
-                Job j = active.isEmpty() ? inbox.poll(POLL_MS, TimeUnit.MILLISECONDS) : inbox.poll();
+                Job j = active.isEmpty() ? inbox.poll(POLL_MS, TimeUnit.MILLISECONDS)
+                        : active.size() < maxBatch ? inbox.poll() : null;
                 while (j != null) {
                     join(j, active);
                     j = active.size() < maxBatch ? inbox.poll() : null;

@@ -132,6 +132,24 @@ class BatchDecodeTest {
 
     // ---- the engine: scheduler thread, continuous batching, cancellation ----
 
+    /** A model whose first prefill runs {@code gate} first; everything else passes through. */
+    record Gated(DecoderModel inner, Runnable gate, AtomicBoolean passed) implements DecoderModel {
+        Gated(DecoderModel inner, Runnable gate) {
+            this(inner, gate, new AtomicBoolean());
+        }
+
+        public int vocabSize() { return inner.vocabSize(); }
+        public int contextLength() { return inner.contextLength(); }
+        public KvCache newCache() { return inner.newCache(); }
+        public float[] decode(KvCache c, int t) { return inner.decode(c, t); }
+        public float[][] decodeBatch(KvCache[] c, int[] t) { return inner.decodeBatch(c, t); }
+
+        public float[] prefill(KvCache c, int[] ids) {
+            if (passed.compareAndSet(false, true)) gate.run();
+            return inner.prefill(c, ids);
+        }
+    }
+
     static ModelChatEngine engine() {
         return ModelChatEngine.load(TinyModel.materialize(tmp.resolve("tiny")), null, new CpuBackend());
     }
@@ -150,18 +168,37 @@ class BatchDecodeTest {
         List<ChatResult> want = new ArrayList<>();
         for (String u : USERS) want.add(solo.generate(chat(u, 24), t -> { }, () -> false));
         ChatResult wantCancelled = solo.generate(chat("이건 취소됩니다", 200), t -> { }, () -> false);
-        try (BatchingEngine batch = new BatchingEngine(engine(), 4)) {
+        assertTrue(wantCancelled.completionTokens() >= 100, "precondition: the request to cancel runs long alone ("
+                + wantCancelled.completionTokens() + " tokens), so cancelling it early is observable");
+        // The first prefill waits until the other five requests are queued, so four of the six
+        // start in one batch and the other two join as the first ones finish (or are cancelled).
+        CountDownLatch gateOpen = new CountDownLatch(1);
+        BatchingEngine[] ref = new BatchingEngine[1];
+        DecoderModel gated = new Gated(new CausalLmDecoder(lm), () -> {
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (ref[0] == null || ref[0].waiting() < USERS.length) {
+                if (System.currentTimeMillis() > deadline) throw new AssertionError("requests never queued");
+                Thread.onSpinWait();
+            }
+            gateOpen.countDown();
+        });
+        ModelChatEngine tiny = solo;
+        try (BatchingEngine batch = new BatchingEngine(new ModelChatEngine("tiny", gated, tiny.tokenizer(),
+                jlora.tokenizer.ChatTemplate.load(tmp.resolve("tiny")), tiny.eosIds(), tiny.generationDefaults(), null), 4)) {
+            ref[0] = batch;
+            // Own threads: the common pool has one thread on a 2-core machine and would run the requests in turn.
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(USERS.length + 1);
             List<CompletableFuture<ChatResult>> futures = new ArrayList<>();
             List<StringBuilder> streamed = new ArrayList<>();
             AtomicBoolean stop = new AtomicBoolean();
             CountDownLatch firstText = new CountDownLatch(1);
             StringBuilder cancelledText = new StringBuilder();
             CompletableFuture<ChatResult> cancelled = CompletableFuture.supplyAsync(() -> batch.generate(
-                    chat("이건 취소됩니다", 200), t -> { cancelledText.append(t); firstText.countDown(); }, stop::get));
+                    chat("이건 취소됩니다", 200), t -> { cancelledText.append(t); firstText.countDown(); }, stop::get), pool);
             for (String u : USERS) {
                 StringBuilder sb = new StringBuilder();
                 streamed.add(sb);
-                futures.add(CompletableFuture.supplyAsync(() -> batch.generate(chat(u, 24), sb::append, () -> false)));
+                futures.add(CompletableFuture.supplyAsync(() -> batch.generate(chat(u, 24), sb::append, () -> false), pool));
             }
             assertTrue(firstText.await(60, TimeUnit.SECONDS), "the long request never streamed");
             stop.set(true);
@@ -178,6 +215,9 @@ class BatchDecodeTest {
                 assertEquals(want.get(i).completionTokens(), got.completionTokens(), USERS[i]);
                 assertEquals(want.get(i).promptTokens(), got.promptTokens(), USERS[i]);
             }
+            assertEquals(0, gateOpen.getCount(), "the gate opened");
+            assertEquals(4, batch.largestBatch(), "four sequences decoded together");
+            pool.shutdown();
         } finally {
             solo.close();
         }
