@@ -18,6 +18,8 @@ import jlora.data.Message;
 import jlora.model.TinyModel;
 import jlora.nn.CausalLM;
 import jlora.nn.LoadOptions;
+import jlora.nn.LoraConfig;
+import jlora.nn.LoraPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,7 +60,7 @@ class BatchDecodeTest {
     }
 
     /** Solo: prefill, then decode {@code fed} one at a time; every logits row kept. */
-    static List<float[]> solo(int[] prompt, List<Integer> fed) {
+    static List<float[]> solo(CausalLmDecoder model, int[] prompt, List<Integer> fed) {
         KvCache c = model.newCache();
         List<float[]> rows = new ArrayList<>();
         rows.add(model.prefill(c, prompt));
@@ -70,6 +72,23 @@ class BatchDecodeTest {
 
     @Test
     void batchedGreedyEqualsSoloForPromptsJoiningAtDifferentSteps() {
+        check(model, "tiny");
+    }
+
+    /** The same with an unmerged all-linear LoRA (random B, so the adapter path changes every projection). */
+    @Test
+    void batchedEqualsSoloWithLora() {
+        LoraConfig c = LoraConfig.builder().r(4).loraAlpha(8).targetModules("all-linear").seed(SEED).build();
+        try (CausalLM m = CausalLM.load(tmp.resolve("tiny"), new CpuBackend(), LoadOptions.DEFAULT.withLora(c))) {
+            Random rnd = new Random(SEED + 1);
+            for (LoraPair p : m.lora().pairs()) {
+                for (long i = 0; i < p.b().numel(); i++) p.b().setFloat(i, (float) (0.05 * rnd.nextGaussian()));
+            }
+            check(new CausalLmDecoder(m), "tiny + LoRA");
+        }
+    }
+
+    static void check(CausalLmDecoder model, String label) {
         Random rnd = new Random(SEED);
         int[] lengths = {3, 9, 17, 30, 5};
         int[] joinAt = {0, 0, 2, 5, 7}; // batch step at which each sequence is prefilled and joins
@@ -111,11 +130,11 @@ class BatchDecodeTest {
         }
         for (int i = 0; i < n; i++) {
             // The solo oracle is fed the batched run's tokens, so a near-tie cannot make the two diverge.
-            List<float[]> want = solo(prompts[i], fed.get(i).subList(0, steps - 1));
-            assertEquals(steps, got.get(i).size(), "seed " + SEED + " sequence " + i);
+            List<float[]> want = solo(model, prompts[i], fed.get(i).subList(0, steps - 1));
+            assertEquals(steps, got.get(i).size(), label + ", seed " + SEED + ", sequence " + i);
             for (int s = 0; s < steps; s++) {
                 float[] a = want.get(s), b = got.get(i).get(s);
-                String where = "seed " + SEED + " sequence " + i + " (prompt " + lengths[i] + " tokens) step " + s;
+                String where = label + ", seed " + SEED + ", sequence " + i + " (prompt " + lengths[i] + " tokens) step " + s;
                 int worst = 0;
                 double worstErr = -1;
                 for (int v = 0; v < a.length; v++) {
