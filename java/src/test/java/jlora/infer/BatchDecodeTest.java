@@ -88,6 +88,19 @@ class BatchDecodeTest {
         }
     }
 
+    /**
+     * Other layouts: Qwen3 (q/k RMSNorm, head_dim 16 above hidden/heads), Llama (untied head,
+     * no bias), Mistral (GQA 4:1, sliding window 16, which the longer prompts here outrun).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"qwen3", "llama", "mistral"})
+    void batchedEqualsSoloOnOtherLayouts(String type) {
+        Path dir = jlora.nn.TinyModels.write(tmp.resolve(type), type, SEED);
+        try (CausalLM m = CausalLM.load(dir, new CpuBackend(), LoadOptions.DEFAULT)) {
+            check(new CausalLmDecoder(m), type);
+        }
+    }
+
     static void check(CausalLmDecoder model, String label) {
         Random rnd = new Random(SEED);
         int[] lengths = {3, 9, 17, 30, 5};
