@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -28,6 +29,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final Thread scheduler;
     private volatile boolean closed;
     private volatile int largestBatch;
+    private final AtomicInteger cancelledCount = new AtomicInteger();
 
     public BatchingEngine(ModelChatEngine base, int maxBatch) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
@@ -44,6 +46,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     /** The most sequences one decode step has run together so far (for load figures). */
     public int largestBatch() {
         return largestBatch;
+    }
+
+    /** Sequences ended by cancellation so far (taken out of the batch or the queue). */
+    public int cancelledCount() {
+        return cancelledCount.get();
     }
 
     /** Requests submitted and not yet taken into the batch. */
@@ -109,11 +116,19 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
             while (!closed) {
                 Job j = active.isEmpty() ? inbox.poll(POLL_MS, TimeUnit.MILLISECONDS)
                         : active.size() < maxBatch ? inbox.poll() : null;
-                while (j != null) {
-                    join(j, active);
-                    j = active.size() < maxBatch ? inbox.poll() : null;
+                try {
+                    while (j != null) {
+                        join(j, active);
+                        j = active.size() < maxBatch ? inbox.poll() : null;
+                    }
+                    // a request cancelled while it waits for a place in a full batch leaves now
+                    inbox.removeIf(w -> w.cancelled && cancelledBeforeStart(w));
+                    if (!active.isEmpty()) step(active);
+                } catch (RuntimeException | Error e) {
+                    // nothing may leave a request thread waiting forever
+                    for (Job a : active) a.events.add(e);
+                    active.clear();
                 }
-                if (!active.isEmpty()) step(active);
             }
         } catch (InterruptedException e) {
             // closing
@@ -126,7 +141,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     /** Prefills a new job alone and adds it to the batch unless its first token already ends it. */
     private void join(Job j, List<Job> active) {
         if (j.cancelled) {
-            j.events.add(new Generator.Output(new int[0], "", "cancelled", j.prompt.length));
+            cancelledBeforeStart(j);
             return;
         }
         try {
@@ -139,10 +154,17 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
     }
 
+    private boolean cancelledBeforeStart(Job j) {
+        cancelledCount.incrementAndGet();
+        j.events.add(new Generator.Output(new int[0], "", "cancelled", j.prompt.length));
+        return true;
+    }
+
     /** Drops cancelled sequences, decodes the rest together, samples each row. */
     private void step(List<Job> active) {
         active.removeIf(j -> {
             if (!j.cancelled) return false;
+            cancelledCount.incrementAndGet();
             j.seq.cancel();
             j.events.add(j.seq.finish());
             return true;
