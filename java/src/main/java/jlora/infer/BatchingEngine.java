@@ -18,6 +18,7 @@ import java.util.function.Consumer;
  * one at a time (each alone, as {@link Generator} would) and adds them to the batch; each step
  * then runs one {@link DecoderModel#decodeBatch} over every active sequence, samples each row
  * with that sequence's own sampler, and drops sequences that finished or were cancelled at once.
+ * A prefill holds up the batch for its own duration (it is not chunked).
  * Per sequence the calls and their order are exactly {@link Generator}'s, so with a model
  * whose batched rows equal its solo rows the output is the solo output.
  */
@@ -77,7 +78,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                 Object event = job.events.poll(POLL_MS, TimeUnit.MILLISECONDS);
                 if (!job.cancelled && cancelled.getAsBoolean()) job.cancelled = true;
                 switch (event) {
-                    case null -> { }
+                    case null -> {
+                        if (!scheduler.isAlive()) throw new IllegalStateException("the engine is closed");
+                    }
                     case String text -> turn.text(text);
                     case Generator.Output out -> {
                         return turn.result(out);
@@ -88,9 +91,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                 }
             }
         } catch (InterruptedException e) {
-            job.cancelled = true;
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while generating", e);
+        } finally {
+            // however this thread leaves (onText threw, interrupted), the sequence stops at the next step
+            job.cancelled = true;
         }
     }
 
