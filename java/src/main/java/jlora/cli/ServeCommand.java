@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import jlora.UserError;
 import jlora.backend.cpu.CpuBackend;
+import jlora.infer.BatchingEngine;
 import jlora.infer.ModelChatEngine;
 import jlora.model.TinyModel;
 import jlora.infer.ChatEngine;
@@ -37,7 +38,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*. Default: $JLORA_API_KEY, else none.")
     String apiKey;
 
-    @Option(names = "--max-concurrent", description = "Generations running at once.")
+    @Option(names = "--max-concurrent", description = "Requests decoded together in one batch (continuous batching: each step runs every weight once for all of them).")
     int maxConcurrent = ServeConfig.defaults().maxConcurrent();
 
     @Option(names = "--queue", description = "Requests that may wait for a slot; beyond that clients get 429.")
@@ -61,7 +62,7 @@ final class ServeCommand implements Callable<Integer> {
         ServeConfig d = ServeConfig.defaults();
         ServeConfig config = new ServeConfig(host, port, key, maxConcurrent, queue, d.maxBodyBytes(), d.maxMessages(),
                 maxTokens, maxPromptTokens);
-        ChatEngine engine = openEngine(model, adapter);
+        ChatEngine engine = openEngine(model, adapter, maxConcurrent);
         ChatServer server;
         try {
             server = ChatServer.start(config, engine);
@@ -81,13 +82,18 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * The model-backed engine. Not wired on this branch: the lead points this at the model
-     * engine (ModelChatEngine) when both branches meet. Until then it refuses rather than
-     * serving anything that is not the model's answer.
-     */
+    /** The model engine on the CPU, one generation at a time. */
     static ChatEngine openEngine(Path model, Path adapter) {
-        return ModelChatEngine.load(model, adapter, new CpuBackend());
+        return openEngine(model, adapter, 1);
+    }
+
+    /**
+     * The model engine on the CPU; with {@code maxConcurrent > 1} a {@link BatchingEngine}
+     * decodes up to that many requests in one batch (the request queue admits that many).
+     */
+    static ChatEngine openEngine(Path model, Path adapter, int maxConcurrent) {
+        ModelChatEngine engine = ModelChatEngine.load(model, adapter, new CpuBackend());
+        return maxConcurrent > 1 ? new BatchingEngine(engine, maxConcurrent) : engine;
     }
 
     static java.util.List<String> banner(String url, String modelId, ServeConfig config) {

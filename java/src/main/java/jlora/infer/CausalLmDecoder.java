@@ -90,6 +90,89 @@ public final class CausalLmDecoder implements DecoderModel {
         }
     }
 
+    /**
+     * One decode token for each of B sequences, stacked as one {@code [B, hidden]} activation:
+     * every linear layer (LoRA included), norm and MLP runs once over the batch, so each weight
+     * is read once per step instead of B times. RoPE and attention run per row against that
+     * row's own cache and position. Each row's arithmetic is the solo {@link #decode}'s: the
+     * row-wise ops see only their row, and the CPU matmul accumulates each output element over
+     * k in the same order whatever the row count (see CpuMatmul.nt).
+     */
+    @Override
+    public float[][] decodeBatch(KvCache[] caches, int[] tokens) {
+        int b = caches.length;
+        if (b == 1) return new float[][] {decode(caches[0], tokens[0])};
+        for (int token : tokens) {
+            if (token < 0 || token >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+        int[] positions = new int[b];
+        int longest = 0;
+        for (int i = 0; i < b; i++) {
+            positions[i] = caches[i].length();
+            longest = Math.max(longest, positions[i] + 1);
+        }
+        try (Tape tape = new Tape(model.backend())) {
+            Row[] rows = new Row[b];
+            for (int i = 0; i < b; i++) {
+                double[] inv = config.ropeInverseFrequencies(positions[i] + 1);
+                float[] invF = new float[inv.length];
+                for (int j = 0; j < inv.length; j++) invF[j] = (float) inv[j];
+                rows[i] = new Row(caches[i], ints(tape, new int[] {positions[i]}), invF);
+            }
+            // The linears and the MLP read only LoRA's dropout switch from the pass (off here).
+            Pass pass = new Pass(ints(tape, positions), ints(tape, new int[b]), rows[0].invFreq,
+                    (float) config.ropeScaling().attentionScaling(), longest, false, 0);
+            Tensor x = model.embedding().forward(tape, ints(tape, tokens));
+            for (DecoderLayer layer : model.layers()) {
+                Tensor a = batchAttention(tape, layer.attention(), layer.inputNorm().forward(tape, x), pass, rows);
+                Tensor h = Ops.add(tape, x, a);
+                x = Ops.add(tape, h, layer.mlp().forward(tape, layer.postAttentionNorm().forward(tape, h), pass));
+            }
+            for (int i = 0; i < b; i++) caches[i].advance(new int[] {tokens[i]});
+            Tensor h = model.finalNorm().forward(tape, x);
+            Tensor logits = tape.allocate(b, config.vocabSize());
+            model.backend().linear(h, model.lmHead(), null, logits);
+            float[] all = logits.toFloatArray();
+            float[][] out = new float[b][];
+            int v = config.vocabSize();
+            for (int i = 0; i < b; i++) out[i] = java.util.Arrays.copyOfRange(all, i * v, (i + 1) * v);
+            return out;
+        }
+    }
+
+    /** One sequence of a batched step: its cache, its position (I32 [1]) and RoPE frequencies. */
+    private record Row(KvCache cache, Tensor position, float[] invFreq) {}
+
+    /** {@link #attention} for B single-token rows: q/k/v/o projections batched, RoPE and attention per row. */
+    private Tensor batchAttention(Tape tape, Attention at, Tensor x, Pass pass, Row[] rows) {
+        int b = rows.length, hd = at.headDim();
+        Tensor q = Ops.view(tape, at.q().forward(tape, x, pass), b, at.heads(), hd);
+        Tensor k = Ops.view(tape, at.k().forward(tape, x, pass), b, at.kvHeads(), hd);
+        Tensor v = Ops.view(tape, at.v().forward(tape, x, pass), b, at.kvHeads(), hd);
+        if (at.qNorm() != null) q = at.qNorm().forward(tape, q);
+        if (at.kNorm() != null) k = at.kNorm().forward(tape, k);
+        float[] vAll = v.toFloatArray();
+        int qRow = at.heads() * hd, kvRow = at.kvHeads() * hd;
+        float scaling = (float) config.ropeScaling().attentionScaling();
+        Tensor out = tape.allocate(b, qRow);
+        for (int i = 0; i < b; i++) {
+            Row r = rows[i];
+            Tensor qi = Tensor.wrap(DType.F32, Shape.of(1, at.heads(), hd), q.data().asSlice((long) i * qRow * 4, qRow * 4L));
+            Tensor ki = Tensor.wrap(DType.F32, Shape.of(1, at.kvHeads(), hd), k.data().asSlice((long) i * kvRow * 4, kvRow * 4L));
+            qi = Ops.rope(tape, qi, r.position(), r.invFreq(), scaling);
+            ki = Ops.rope(tape, ki, r.position(), r.invFreq(), scaling);
+            int start = r.cache().length();
+            r.cache().append(at.layer(), ki.toFloatArray(), java.util.Arrays.copyOfRange(vAll, i * kvRow, (i + 1) * kvRow), 1);
+            float[] o = attendCached(qi.toFloatArray(), r.cache().keys(at.layer()), r.cache().values(at.layer()), start, 1,
+                    at.heads(), at.kvHeads(), hd, at.slidingWindow());
+            MemorySegment.copy(o, 0, out.data(), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                    (long) i * qRow * 4, o.length);
+        }
+        return at.o().forward(tape, out, pass);
+    }
+
     /** {@link Attention#forward} with the keys and values of earlier steps taken from the cache. */
     private static Tensor attention(Tape tape, Attention at, Tensor x, Pass pass, KvCache cache, int start) {
         long t = x.shape().dim(0);

@@ -17,4 +17,15 @@ public interface DecoderModel {
     float[] prefill(KvCache cache, int[] ids);
 
     float[] decode(KvCache cache, int token);
+
+    /**
+     * One decode step for several sequences at once: {@code tokens[i]} is appended to
+     * {@code caches[i]} and row i of the result is that sequence's next-token logits. Each row
+     * must equal what {@link #decode} alone would return; the default simply loops.
+     */
+    default float[][] decodeBatch(KvCache[] caches, int[] tokens) {
+        float[][] out = new float[caches.length][];
+        for (int i = 0; i < caches.length; i++) out[i] = decode(caches[i], tokens[i]);
+        return out;
+    }
 }

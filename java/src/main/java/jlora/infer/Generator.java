@@ -1,11 +1,8 @@
 package jlora.infer;
 
-import java.util.Arrays;
-import java.util.BitSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import jlora.UserError;
-import jlora.tokenizer.StreamDecoder;
 import jlora.tokenizer.Tokenizer;
 
 /**
@@ -31,53 +28,28 @@ public final class Generator {
      */
     public record Output(int[] tokens, String text, String finishReason, int promptTokens) {}
 
-    public Output generate(int[] prompt, SamplingParams sampling, StopCriteria stop, Consumer<String> onText,
-                           BooleanSupplier cancelled) {
+    /** A prompt must be non-empty and leave room in the context for at least one new token. */
+    static void checkPrompt(int[] prompt, DecoderModel model) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt");
         if (prompt.length >= model.contextLength()) {
             throw new UserError("the prompt has " + prompt.length + " tokens but the model's context holds "
                     + model.contextLength() + "; shorten the conversation (/reset in chat)");
         }
-        Sampler sampler = new Sampler(sampling);
-        StreamDecoder decoder = tokenizer.streamDecoder(true);
-        StopStrings stops = stop.newMatcher();
-        StringBuilder text = new StringBuilder();
-        BitSet seen = new BitSet(model.vocabSize());
-        for (int id : prompt) seen.set(id);
-        int[] out = new int[Math.min(stop.maxNewTokens(), 1024)];
-        int n = 0;
-        String reason = "length";
-        KvCache cache = model.newCache();
-        if (cancelled.getAsBoolean()) return new Output(new int[0], "", "cancelled", prompt.length);
-        float[] logits = model.prefill(cache, prompt);
-        while (true) {
-            int next = sampler.next(logits, seen);
-            if (n == out.length) out = Arrays.copyOf(out, out.length * 2);
-            out[n++] = next;
-            seen.set(next);
-            if (stop.isEos(next)) {
-                reason = "stop";
-                break;
-            }
-            emit(stops.push(decoder.push(next)), text, onText);
-            if (stops.stopped()) {
-                reason = "stop";
-                break;
-            }
-            if (n >= stop.maxNewTokens() || cache.length() + 1 >= model.contextLength()) break;
-            if (cancelled.getAsBoolean()) {
-                reason = "cancelled";
-                break;
-            }
-            logits = model.decode(cache, next);
-        }
-        if (!stops.stopped()) emit(stops.push(decoder.flush()) + stops.flush(), text, onText);
-        return new Output(Arrays.copyOf(out, n), text.toString(), reason, prompt.length);
     }
 
-    private static void emit(String s, StringBuilder text, Consumer<String> onText) {
-        if (s.isEmpty()) return;
-        text.append(s);
-        onText.accept(s);
+    public Output generate(int[] prompt, SamplingParams sampling, StopCriteria stop, Consumer<String> onText,
+                           BooleanSupplier cancelled) {
+        checkPrompt(prompt, model);
+        if (cancelled.getAsBoolean()) return new Output(new int[0], "", "cancelled", prompt.length);
+        Sequence seq = new Sequence(model, tokenizer, prompt, sampling, stop, onText);
+        float[] logits = model.prefill(seq.cache(), prompt);
+        while (seq.accept(logits)) {
+            if (cancelled.getAsBoolean()) {
+                seq.cancel();
+                break;
+            }
+            logits = model.decode(seq.cache(), seq.lastToken());
+        }
+        return seq.finish();
     }
 }

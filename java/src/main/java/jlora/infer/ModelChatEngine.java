@@ -19,7 +19,8 @@ import jlora.tokenizer.Tokenizer;
  * runs, and a {@link ToolCallParser} between the generator and {@code onText} keeps
  * {@code <tool_call>} blocks out of the visible stream. A request without sampling parameters
  * gets the model's {@link GenerationDefaults}. One generation at a time: the model
- * and its scratch memory are shared, so {@link #generate} is synchronized.
+ * and its scratch memory are shared, so {@link #generate} is synchronized ({@link BatchingEngine}
+ * runs several together over the same model).
  */
 public final class ModelChatEngine implements ChatEngine, AutoCloseable {
     private final String modelId;
@@ -86,29 +87,30 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
     @Override
     public synchronized ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
         int[] prompt = encode(request);
-        SamplingParams s = request.sampling() != null ? request.sampling() : defaults.sampling(null, List.of());
-        ToolCallParser tools = new ToolCallParser();
-        StringBuilder visible = new StringBuilder();
-        Consumer<String> sink = chunk -> {
-            String out = tools.push(chunk);
-            if (!out.isEmpty()) {
-                visible.append(out);
-                onText.accept(out);
-            }
-        };
-        Generator.Output out = new Generator(model, tokenizer)
-                .generate(prompt, s, new StopCriteria(eosIds, s.stop(), s.maxNewTokens()), sink, cancelled);
-        String rest = tools.finish();
-        if (!rest.isEmpty()) {
-            visible.append(rest);
-            onText.accept(rest);
-        }
-        String reason = out.finishReason().equals("stop") && !tools.calls().isEmpty() ? "tool_calls" : out.finishReason();
-        return new ChatResult(visible.toString(), tools.calls(), reason, prompt.length, out.tokens().length,
-                tools.malformed());
+        SamplingParams s = sampling(request);
+        Turn turn = new Turn(onText);
+        Generator.Output out = new Generator(model, tokenizer).generate(prompt, s, stopCriteria(s), turn::text, cancelled);
+        return turn.result(out);
     }
 
-    private int[] encode(ChatRequest request) {
+    /** The request's sampling settings, or the model's defaults when it gave none. */
+    SamplingParams sampling(ChatRequest request) {
+        return request.sampling() != null ? request.sampling() : defaults.sampling(null, List.of());
+    }
+
+    StopCriteria stopCriteria(SamplingParams s) {
+        return new StopCriteria(eosIds, s.stop(), s.maxNewTokens());
+    }
+
+    DecoderModel model() {
+        return model;
+    }
+
+    Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    int[] encode(ChatRequest request) {
         String text = template.render(request.messages(), request.tools().isEmpty() ? null : request.tools(), true,
                 request.templateExtras());
         return tokenizer.encode(text, false);

@@ -15,9 +15,9 @@ import jlora.infer.ChatResult;
  * before any response bytes are sent. An admitted request then waits for one of
  * {@code maxConcurrent} generation slots and runs {@link ChatEngine#generate} alone in it.
  *
- * <p>Seam for batched decoding: {@link Ticket#generate} is the one place a request meets the
- * engine. A batching scheduler would collect the tickets waiting here and step their decodes
- * together in one forward pass; that needs a batched engine call and is not done.
+ * <p>Batched decoding lives behind the engine: with {@link jlora.infer.BatchingEngine} the
+ * {@code maxConcurrent} requests holding slots are decoded together in one batch by its
+ * scheduler thread, each slot's thread receiving its own text deltas.
  */
 final class RequestQueue {
     private final ChatEngine engine;

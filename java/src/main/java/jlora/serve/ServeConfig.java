@@ -5,7 +5,8 @@ package jlora.serve;
  * loopback only, one generation at a time, a short queue, and request limits that stop a
  * single client from holding the model for minutes.
  *
- * @param maxConcurrent generations running at once (each holds the model; 1 on a CPU)
+ * @param maxConcurrent generations running at once (decoded together in one batch by a
+ *                      {@link jlora.infer.BatchingEngine}; 1: one at a time)
  * @param queueDepth    requests allowed to wait for a slot; one more gets 429
  * @param maxBodyBytes  largest request body (413 beyond it)
  * @param maxMessages   most messages in one chat request

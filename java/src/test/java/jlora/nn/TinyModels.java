@@ -20,10 +20,10 @@ import jlora.tensor.Tensor;
  * Mistral (GQA 4:1, sliding window) are written here with random weights (norms near 1, not
  * exactly 1, so their weights matter); "qwen2-random" is TinyModel's config with such weights.
  */
-final class TinyModels {
+public final class TinyModels {
     private TinyModels() {}
 
-    static Path write(Path dir, String type, long seed) {
+    public static Path write(Path dir, String type, long seed) {
         try {
             Files.createDirectories(dir);
             if (type.equals("qwen2")) {
