@@ -4,6 +4,8 @@
 #include "../cuda/flash_attention.cuh"
 #include "../cuda/launch.cuh"
 
+#include <string>
+
 namespace {
 
 // grid.x = ceil(max_seqlen / 64), grid.y = heads, grid.z = batch (< 65536).
@@ -17,6 +19,8 @@ const char* bad_shape(int32_t batch, int32_t max_seqlen, int64_t total, int32_t 
 
 bool aligned(const void* p) { return p == nullptr || jlora::is_aligned16(p); }
 
+int fail_shape(const char* fn, const char* why) { return jlora::fail_argument((std::string(fn) + ": " + why).c_str()); }
+
 }  // namespace
 
 extern "C" {
@@ -25,7 +29,7 @@ int jl_flash_attention_forward(const uint16_t* q, const uint16_t* k, const uint1
                                int32_t batch, int32_t max_seqlen, int64_t total_tokens, int32_t hq, int32_t hkv,
                                int32_t head_dim, uint16_t* out, float* lse, void* stream) {
     if (const char* why = bad_shape(batch, max_seqlen, total_tokens, hq, hkv, head_dim)) {
-        return jlora::fail_argument(why);
+        return fail_shape("jl_flash_attention_forward", why);
     }
     if (total_tokens > 0 && (!q || !k || !v || !cu_seqlens || !out || !lse)) {
         return jlora::fail_argument("jl_flash_attention_forward: null pointer");
@@ -48,7 +52,7 @@ int jl_flash_attention_backward(const uint16_t* dout, const uint16_t* q, const u
                                 int32_t max_seqlen, int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
                                 uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace, void* stream) {
     if (const char* why = bad_shape(batch, max_seqlen, total_tokens, hq, hkv, head_dim)) {
-        return jlora::fail_argument(why);
+        return fail_shape("jl_flash_attention_backward", why);
     }
     if (total_tokens > 0 &&
         (!dout || !q || !k || !v || !out || !lse || !cu_seqlens || !dq || !dk || !dv || !workspace)) {
@@ -71,7 +75,7 @@ int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_di
 
 int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq, int32_t hkv,
                     int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream) {
-    if (const char* why = bad_shape(1, 0, 0, hq, hkv, head_dim)) return jlora::fail_argument(why);
+    if (const char* why = bad_shape(1, 0, 0, hq, hkv, head_dim)) return fail_shape("jl_flash_decode", why);
     if (len < 0 || len > 0x7FFFFFFF) return jlora::fail_argument("jl_flash_decode: len must be in [0, 2^31)");
     if (len > 0 && (!q || !k || !v || !out || !workspace)) return jlora::fail_argument("jl_flash_decode: null pointer");
     JL_CHECK(jlora::flash_decode(q, k, v, len, hq, hkv, head_dim, out, lse, workspace,

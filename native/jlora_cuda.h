@@ -134,7 +134,8 @@ JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* wor
 // 16-byte aligned. Backward workspace: jl_flash_attention_backward_workspace_bytes; it is
 // deterministic (no atomics). Decode: one query token q [hq, head_dim] against a cache k / v
 // [len, hkv, head_dim] (every key visible), out [hq, head_dim], lse [hq] (may be null),
-// workspace jl_flash_decode_workspace_bytes.
+// workspace jl_flash_decode_workspace_bytes = 4 · splits · hq · (head_dim + 2) with splits =
+// min(max(1, ceil(len / 256)), 528); backward workspace = 4 · total_tokens · hq.
 JL_API int jl_flash_attention_forward(const uint16_t* q, const uint16_t* k, const uint16_t* v,
                                       const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
                                       int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* out,
