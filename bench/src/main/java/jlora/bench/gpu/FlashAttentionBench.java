@@ -28,7 +28,8 @@ import jlora.tensor.HalfFloats;
  * median of {@value #TIMED} runs, each between its own pair of CUDA events, after
  * {@value #WARMUP} warm-ups; inputs are random bf16. The rows are also written as TSV to
  * $JLORA_BENCH_DIR/flash_attention_jlora.tsv, which bench/peers/torch_sdpa.py reads in the same
- * run to print torch's SDPA (flash backend) on the same shapes and the ratio.
+ * run to print torch's SDPA (flash backend) on the same shapes and the ratio. A second table
+ * times the batch-1 decode kernel in GB/s of KV cache read.
  */
 final class FlashAttentionBench implements GpuBenchmark {
     private static final int WARMUP = 3;
@@ -87,6 +88,7 @@ final class FlashAttentionBench implements GpuBenchmark {
                 }
             }
         }
+        decode(api, fa, out);
         Path file = resultDir().resolve("flash_attention_jlora.tsv");
         try {
             Files.createDirectories(file.getParent());
@@ -95,6 +97,31 @@ final class FlashAttentionBench implements GpuBenchmark {
             out.println("rows written to " + file + " for bench/peers/torch_sdpa.py");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Batch-1 decode over a KV cache: GB/s counting the K and V cache read once (2 · len · Hkv ·
+     * D · 2 bytes; q, out and the split partials are negligible), the bound being HBM bandwidth.
+     */
+    private static void decode(CudaApi api, FlashAttentionKernels fa, PrintStream out) {
+        out.println();
+        out.println("decode (one query token, split-K over the cache), median of " + TIMED + " after " + WARMUP + " warm-ups:");
+        out.println();
+        out.println("| cache len | d | Hq:Hkv | µs | GB/s (K + V read once) |");
+        out.println("|---:|---:|---|---:|---:|");
+        for (int[] h : HEADS) {
+            int d = h[0], hq = h[1], hkv = h[2];
+            for (int len : new int[] {1024, 4096, 16384, 65536}) {
+                long nk = (long) len * hkv * d;
+                try (DeviceBuffer q = random(api, (long) hq * d); DeviceBuffer k = random(api, nk);
+                        DeviceBuffer v = random(api, nk); DeviceBuffer o = new DeviceBuffer(api, 2L * hq * d);
+                        DeviceBuffer ws = new DeviceBuffer(api, fa.decodeWorkspaceBytes(len, hq, d))) {
+                    double ms = medianMs(api, () -> fa.decode(q, k, v, len, hq, hkv, d, o, null, ws));
+                    out.printf(Locale.ROOT, "| %d | %d | %d:%d | %.1f | %.0f |%n", len, d, hq, hkv, ms * 1e3,
+                            4.0 * nk / (ms * 1e6));
+                }
+            }
         }
     }
 
