@@ -15,7 +15,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 TOKENS = 16384
 SEQ = [1024, 2048, 4096, 8192, 16384]
-HEADS = [(128, 28, 4), (128, 32, 4), (64, 14, 2), (64, 16, 2)]
+HEADS = [(128, 28, 4), (128, 32, 4), (64, 14, 2), (64, 16, 2)]  # as FlashAttentionBench.HEADS
 WARMUP, TIMED = 3, 15
 ANCHORS = ("H100 anchors (causal, d 128): FA2 fwd+bwd 265 / 294 / 308 TFLOP/s at 2k / 4k / 8k; "
            "FA3 fwd 521 / 579 / 602")
