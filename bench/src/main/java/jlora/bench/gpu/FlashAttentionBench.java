@@ -26,8 +26,8 @@ import jlora.tensor.HalfFloats;
  * documents, packed through cu_seqlens). Shapes: S 1k–16k; head_dim 128 with Hq:Hkv 28:4 (7:1,
  * Qwen2.5-7B) and 32:4 (8:1, the ratio of Qwen2.5-72B's 64:8); head_dim 64 with 14:2
  * (Qwen2.5-0.5B) and 16:2 (8:1). Each figure is the median of {@value #TIMED} runs, each between
- * its own pair of CUDA events, after {@value #WARMUP} warm-ups; inputs are random bf16 (at least
- * 16 MiB per tensor, past the L2 for d 128). The rows are also written as TSV to
+ * its own pair of CUDA events, after {@value #WARMUP} warm-ups; inputs are random bf16 (K/V of
+ * one kv head are re-read from L2 by design; Q, dO and the outputs stream). The rows are also written as TSV to
  * $JLORA_BENCH_DIR/flash_attention_jlora.tsv, which bench/peers/torch_sdpa.py reads in the same
  * run to print torch's SDPA (flash backend) on the same shapes and the ratio. A second table
  * times the batch-1 decode kernel in GB/s of KV cache read.
