@@ -8,6 +8,7 @@
 // Forward: one block of 4 warps per (64 query rows, query head, document); each warp owns 16
 // rows and walks 64-key tiles of K/V staged in shared memory up to the diagonal, keeping the
 // running max / sum (online softmax, exp2 domain: scores are pre-multiplied by scale·log2 e);
+// blocks take query tiles from the last (most keys) to the first so the long ones start early;
 // the score tile lives only in registers and is fed back to the tensor cores as the A operand
 // of P·V (the m16n8 accumulator layout is the m16k16 A layout). GQA: query head h reads kv
 // head h / (hq / hkv) in place, nothing is copied.
@@ -122,7 +123,7 @@ fwd_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restrict__ 
     uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
     uint16_t* sK = sQ + BM * P;
     uint16_t* sV = sK + BN * P;
-    const int b = blockIdx.z, h = blockIdx.y, m0 = blockIdx.x * BM;
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;  // longest rows first
     const int start = a.cu[b], len = a.cu[b + 1] - start;
     if (m0 >= len) return;
     const int kvh = h / (a.hq / a.hkv);
@@ -223,7 +224,7 @@ bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restr
     uint16_t* sO = sQ + BM * P;  // dO
     uint16_t* sK = sO + BM * P;
     uint16_t* sV = sK + BN * P;
-    const int b = blockIdx.z, h = blockIdx.y, m0 = blockIdx.x * BM;
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;  // longest rows first
     const int start = a.cu[b], len = a.cu[b + 1] - start;
     if (m0 >= len) return;
     const int kvh = h / (a.hq / a.hkv);
