@@ -126,6 +126,30 @@ JL_API int jl_adamw_step(float* param, const float* grad, float* m, float* v, in
 JL_API int64_t jl_grad_norm_workspace_bytes(void);
 JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* workspace, float* out, void* stream);
 
+// cuda/flash_attention.cu, bf16 (uint16 bits) causal grouped-query attention over a packed
+// batch: document b owns tokens [cu_seqlens[b], cu_seqlens[b+1]) (device i32, batch + 1
+// entries, non-decreasing from 0 to total_tokens, each length <= max_seqlen). q / out / dout /
+// dq [total_tokens, hq, head_dim], k / v / dk / dv [total_tokens, hkv, head_dim], lse
+// [total_tokens, hq] f32 (natural log). head_dim 64 or 128, hq a multiple of hkv, every buffer
+// 16-byte aligned. Backward workspace: jl_flash_attention_backward_workspace_bytes; it is
+// deterministic (no atomics). Decode: one query token q [hq, head_dim] against a cache k / v
+// [len, hkv, head_dim] (every key visible), out [hq, head_dim], lse [hq] (may be null),
+// workspace jl_flash_decode_workspace_bytes = 4 · splits · hq · (head_dim + 2) with splits =
+// min(max(1, ceil(len / 256)), 528); backward workspace = 4 · total_tokens · hq.
+JL_API int jl_flash_attention_forward(const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                      const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                      int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* out,
+                                      float* lse, void* stream);
+JL_API int64_t jl_flash_attention_backward_workspace_bytes(int64_t total_tokens, int32_t hq);
+JL_API int jl_flash_attention_backward(const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                                       const uint16_t* v, const uint16_t* out, const float* lse,
+                                       const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                       int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* dq,
+                                       uint16_t* dk, uint16_t* dv, float* workspace, void* stream);
+JL_API int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_dim);
+JL_API int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
+                           int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,6 +49,8 @@ skipped=$(sed -n 's/.*\[ *\([0-9]*\) tests skipped *\].*/\1/p; s/.*\[ *\([0-9]*\
     | awk '{ s += $1 } END { print s + 0 }')
 
 echo "== GPU benchmarks"
+# Drivers leave rows here for their peers to read in the same run (flash attention).
+export JLORA_BENCH_DIR="$out"
 {
     "$java" "${jvm[@]}" -cp "$b/bench-classes:$cp_main" jlora.bench.gpu.GpuBenchmarks
     echo "exit: $?"

@@ -1,0 +1,166 @@
+package jlora.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import jlora.backend.cpu.CpuBackend;
+import jlora.tensor.DType;
+import jlora.tensor.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cuda/flash_attention.cu against {@link CpuBackend#attention} / {@link CpuBackend#attentionBackward}
+ * (fp32, exact softmax) on fresh Gaussian q, k, v, dOut rounded to bf16 (so both sides read the
+ * same values). Shape classes: short, odd lengths, long (1024), packed documents of mixed
+ * lengths (1 token to past two tiles), GQA ratios 1, 4, 7 and 8, head_dim 64 and 128. Outputs
+ * are poisoned (NaN, then a finite pattern) before every run.
+ * <ul>
+ * <li>out within 1e-2 · (|want| + rms(want)): one bf16 rounding of out plus P rounded to bf16
+ * before P·V (≤ 2^-9 relative per term);
+ * <li>lse within 1e-4 · (|want| + 1): fp32 sums of exact bf16 products, in another order;
+ * <li>dq, dk, dv (GPU backward from the GPU's own out and lse) within 2e-2 · (|want| + rms(want)):
+ * P and dS = P (dP − D) enter the tensor cores as bf16 and D is read from the bf16 out, two
+ * roundings more than out; the run is repeated and must give the same bits (no atomics).
+ * </ul>
+ * Decode: one query token against the whole cache equals the CPU attention's last row (out,
+ * lse, same bounds), with caches long enough to be split across several blocks.
+ */
+@Tag("gpu")
+class FlashAttentionKernelsTest {
+    private static final double OUT_TOL = 1e-2, LSE_TOL = 1e-4, GRAD_TOL = 2e-2;
+    private CudaApi api;
+
+    @BeforeEach
+    void requireGpu() {
+        api = GpuParity.requireGpu();
+    }
+
+    private record Case(int[] docs, int hq, int hkv, int d) {
+        @Override
+        public String toString() {
+            return "docs=" + Arrays.toString(docs) + " hq=" + hq + " hkv=" + hkv + " d=" + d;
+        }
+    }
+
+    @Test
+    void forwardAndBackwardMatchCpu() {
+        long seed = System.nanoTime();
+        SplittableRandom r = new SplittableRandom(seed);
+        Case[] cases = {
+            new Case(new int[] {5}, 2, 2, 64),                 // short, GQA 1
+            new Case(new int[] {77}, 8, 2, 128),               // odd, GQA 4
+            new Case(new int[] {129}, 7, 1, 128),              // odd past two tiles, GQA 7
+            new Case(new int[] {3, 64, 100, 1, 130}, 14, 2, 64), // packed, GQA 7
+            new Case(new int[] {33, 200, 17}, 8, 1, 128),      // packed, GQA 8
+            new Case(new int[] {1024}, 8, 1, 128),             // long, GQA 8
+            new Case(new int[] {1000}, 4, 1, 64),              // long, GQA 4, not a tile multiple
+        };
+        for (Case c : cases) check(seed, r, c);
+    }
+
+    private static double rms(float[] v) {
+        double s = 0;
+        for (float x : v) s += (double) x * x;
+        return Math.sqrt(s / Math.max(1, v.length));
+    }
+
+    private void check(long seed, SplittableRandom r, Case c) {
+        String ctx = "seed=" + seed + " " + c;
+        int[] ids = new int[Arrays.stream(c.docs).sum()];
+        for (int b = 0, t = 0; b < c.docs.length; b++) for (int i = 0; i < c.docs[b]; i++) ids[t++] = b;
+        int T = ids.length, nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
+        CpuBackend cpu = new CpuBackend();
+        FlashAttentionKernels k = new FlashAttentionKernels(api);
+        SequencePacking packing = SequencePacking.of(ids);
+        try (Arena arena = Arena.ofShared()) {
+            float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
+            float[] v = bf16(GpuParity.gaussian(r, nk, 1.0)), g = bf16(GpuParity.gaussian(r, nq, 1.0));
+            Tensor qt = GpuParity.f32(arena, q, T, c.hq, c.d), kt = GpuParity.f32(arena, kk, T, c.hkv, c.d);
+            Tensor vt = GpuParity.f32(arena, v, T, c.hkv, c.d), gt = GpuParity.f32(arena, g, T, c.hq, c.d);
+            Tensor seg = GpuParity.i32(arena, ids);
+            Tensor ot = GpuParity.f32(arena, new float[nq], T, c.hq, c.d), lt = GpuParity.f32(arena, new float[T * c.hq], T, c.hq);
+            cpu.attention(qt, kt, vt, seg, ot, lt);
+            Tensor dqt = GpuParity.f32(arena, new float[nq], T, c.hq, c.d);
+            Tensor dkt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d), dvt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d);
+            cpu.attentionBackward(gt, qt, kt, vt, seg, ot, lt, dqt, dkt, dvt);
+            float[] wantO = ot.toFloatArray(), wantL = lt.toFloatArray();
+            float[] wantDq = dqt.toFloatArray(), wantDk = dkt.toFloatArray(), wantDv = dvt.toFloatArray();
+
+            try (DeviceBuffer dq0 = up(arena, q, nq); DeviceBuffer dk0 = up(arena, kk, nk); DeviceBuffer dv0 = up(arena, v, nk);
+                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k.upload(packing);
+                    DeviceBuffer ws = new DeviceBuffer(api, k.backwardWorkspaceBytes(T, c.hq))) {
+                for (int poison : GpuParity.POISONS) {
+                    String pc = ctx + " poison=0x" + Integer.toHexString(poison);
+                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * nq, poison);
+                            DeviceBuffer l = GpuParity.poisoned(api, 4L * T * c.hq, poison);
+                            DeviceBuffer gq = GpuParity.poisoned(api, 2L * nq, poison);
+                            DeviceBuffer gk = GpuParity.poisoned(api, 2L * nk, poison);
+                            DeviceBuffer gv = GpuParity.poisoned(api, 2L * nk, poison)) {
+                        k.forward(dq0, dk0, dv0, packing, cu, c.hq, c.hkv, c.d, o, l);
+                        GpuParity.assertClose("flash out " + pc, wantO, GpuParity.download(arena, o, DType.BF16, nq), OUT_TOL, rms(wantO));
+                        GpuParity.assertClose("flash lse " + pc, wantL, GpuParity.downloadF32(arena, l, T * c.hq), LSE_TOL, 1);
+                        k.backward(dg, dq0, dk0, dv0, o, l, packing, cu, c.hq, c.hkv, c.d, gq, gk, gv, ws);
+                        float[] gotDq = GpuParity.download(arena, gq, DType.BF16, nq);
+                        float[] gotDk = GpuParity.download(arena, gk, DType.BF16, nk);
+                        float[] gotDv = GpuParity.download(arena, gv, DType.BF16, nk);
+                        GpuParity.assertClose("flash dq " + pc, wantDq, gotDq, GRAD_TOL, rms(wantDq));
+                        GpuParity.assertClose("flash dk " + pc, wantDk, gotDk, GRAD_TOL, rms(wantDk));
+                        GpuParity.assertClose("flash dv " + pc, wantDv, gotDv, GRAD_TOL, rms(wantDv));
+                        k.backward(dg, dq0, dk0, dv0, o, l, packing, cu, c.hq, c.hkv, c.d, gq, gk, gv, ws);
+                        GpuParity.assertBits("flash dq run-to-run " + pc, gotDq, GpuParity.download(arena, gq, DType.BF16, nq));
+                        GpuParity.assertBits("flash dk run-to-run " + pc, gotDk, GpuParity.download(arena, gk, DType.BF16, nk));
+                        GpuParity.assertBits("flash dv run-to-run " + pc, gotDv, GpuParity.download(arena, gv, DType.BF16, nk));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void decodeMatchesLastRowOfCpuAttention() {
+        long seed = System.nanoTime();
+        SplittableRandom r = new SplittableRandom(seed);
+        // cache lengths: one key; within one split (256 keys); several splits with a ragged last one
+        int[][] shapes = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128}};
+        for (int[] s : shapes) checkDecode(seed, r, s[0], s[1], s[2], s[3]);
+    }
+
+    private void checkDecode(long seed, SplittableRandom r, int T, int hq, int hkv, int d) {
+        String ctx = "seed=" + seed + " len=" + T + " hq=" + hq + " hkv=" + hkv + " d=" + d;
+        int nq = T * hq * d, nk = T * hkv * d, row = hq * d;
+        CpuBackend cpu = new CpuBackend();
+        FlashAttentionKernels k = new FlashAttentionKernels(api);
+        try (Arena arena = Arena.ofShared()) {
+            float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
+            float[] v = bf16(GpuParity.gaussian(r, nk, 1.0));
+            Tensor ot = GpuParity.f32(arena, new float[nq], T, hq, d), lt = GpuParity.f32(arena, new float[T * hq], T, hq);
+            cpu.attention(GpuParity.f32(arena, q, T, hq, d), GpuParity.f32(arena, kk, T, hkv, d), GpuParity.f32(arena, v, T, hkv, d),
+                    GpuParity.i32(arena, new int[T]), ot, lt);
+            float[] wantO = Arrays.copyOfRange(ot.toFloatArray(), nq - row, nq);
+            float[] wantL = Arrays.copyOfRange(lt.toFloatArray(), (T - 1) * hq, T * hq);
+            float[] last = Arrays.copyOfRange(q, nq - row, nq);
+            try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
+                    DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
+                for (int poison : GpuParity.POISONS) {
+                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
+                            DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
+                        String pc = ctx + " poison=0x" + Integer.toHexString(poison);
+                        k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
+                        GpuParity.assertClose("decode out " + pc, wantO, GpuParity.download(arena, o, DType.BF16, row), OUT_TOL, rms(wantO));
+                        GpuParity.assertClose("decode lse " + pc, wantL, GpuParity.downloadF32(arena, l, hq), LSE_TOL, 1);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] bf16(float[] v) {
+        return GpuParity.representable(DType.BF16, v);
+    }
+
+    private DeviceBuffer up(Arena arena, float[] v, int n) {
+        return GpuParity.upload(api, GpuParity.tensor(arena, DType.BF16, v, n));
+    }
+}
