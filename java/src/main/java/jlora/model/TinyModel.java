@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import jlora.UserError;
+import jlora.tokenizer.BpeTrainer;
 import jlora.io.AtomicFiles;
 import jlora.io.SafetensorsWriter;
 import jlora.tensor.DType;
@@ -37,7 +38,7 @@ import jlora.tensor.Tensor;
  */
 public final class TinyModel {
     /** Bump when the files change, so an old cached copy is not reused. */
-    public static final String VERSION = "tiny-qwen2-v2";
+    public static final String VERSION = "tiny-qwen2-v3";
     public static final long SEED = 20261124L;
     /**
      * The (tied) embedding is drawn wider than initializer_range: with std 0.02 and hidden 64 a
@@ -46,7 +47,15 @@ public final class TinyModel {
      */
     static final double EMBED_STD = 0.1;
 
-    /** Added tokens after the 256 byte tokens, ids in this order (Qwen's names). */
+    /**
+     * Size of the BPE vocabulary (ids 0..BPE_VOCAB-1): the 256 byte tokens (id = byte value) and
+     * then the tokens of the merges learned from the bundled sample set, in merge order. With 1021
+     * the whole vocabulary is 1024 ids; most Hangul syllables of the samples and many common
+     * words become one token, so even a barely trained model emits whole UTF-8 characters.
+     */
+    public static final int BPE_VOCAB = 1021;
+
+    /** Added tokens after the BPE vocabulary, ids BPE_VOCAB.. in this order (Qwen's names and layout). */
     public static final List<String> SPECIAL_TOKENS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
 
     /** ChatML, as Qwen2.5 uses it without the default system prompt. */
@@ -56,9 +65,9 @@ public final class TinyModel {
     private TinyModel() {}
 
     public static TinyModelSpec spec() {
-        int eos = 256 + SPECIAL_TOKENS.indexOf("<|im_end|>");
-        int endOfText = 256 + SPECIAL_TOKENS.indexOf("<|endoftext|>");
-        return new TinyModelSpec(256 + SPECIAL_TOKENS.size(), null, List.of(eos, endOfText));
+        int eos = BPE_VOCAB + SPECIAL_TOKENS.indexOf("<|im_end|>");
+        int endOfText = BPE_VOCAB + SPECIAL_TOKENS.indexOf("<|endoftext|>");
+        return new TinyModelSpec(BPE_VOCAB + SPECIAL_TOKENS.size(), null, List.of(eos, endOfText));
     }
 
     /**
@@ -142,9 +151,15 @@ public final class TinyModel {
 
     /**
      * Byte-level BPE in the layout of Qwen2's tokenizer.json: one token per byte (GPT-2's
-     * printable byte alphabet), no merges yet, Qwen's pre-tokenizer regex, ChatML specials.
+     * printable byte alphabet) then the merged tokens ({@link TinyVocabulary}), merges as
+     * "left right" strings in rank order, Qwen's pre-tokenizer regex, ChatML specials after.
      */
     static String tokenizerJson() {
+        BpeTrainer.Result bpe = TinyVocabulary.train(BPE_VOCAB);
+        if (bpe.vocab().size() != BPE_VOCAB) {
+            throw new IllegalStateException("the bundled samples yield only " + bpe.vocab().size() + " BPE tokens, want "
+                    + BPE_VOCAB + "; lower TinyModel.BPE_VOCAB");
+        }
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("version", "1.0");
@@ -153,7 +168,7 @@ public final class TinyModel {
         ArrayNode added = root.putArray("added_tokens");
         for (int i = 0; i < SPECIAL_TOKENS.size(); i++) {
             ObjectNode t = added.addObject();
-            t.put("id", 256 + i).put("content", SPECIAL_TOKENS.get(i)).put("single_word", false)
+            t.put("id", BPE_VOCAB + i).put("content", SPECIAL_TOKENS.get(i)).put("single_word", false)
                     .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
         }
         root.put("normalizer", json.createObjectNode().put("type", "NFC"));
@@ -176,28 +191,14 @@ public final class TinyModel {
         model.putNull("end_of_word_suffix");
         model.put("fuse_unk", false).put("byte_fallback", false).put("ignore_merges", false);
         ObjectNode vocab = model.putObject("vocab");
-        int[] byteToChar = byteLevelAlphabet();
-        for (int b = 0; b < 256; b++) vocab.put(new String(Character.toChars(byteToChar[b])), b);
-        model.putArray("merges");
+        for (int id = 0; id < bpe.vocab().size(); id++) vocab.put(bpe.vocab().get(id), id);
+        ArrayNode merges = model.putArray("merges");
+        for (String[] m : bpe.merges()) merges.add(m[0] + " " + m[1]);
         try {
             return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /**
-     * GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 bytes to
-     * U+0100 upwards in byte order, so every byte has a visible, non-space character.
-     */
-    static int[] byteLevelAlphabet() {
-        int[] map = new int[256];
-        int next = 256;
-        for (int b = 0; b < 256; b++) {
-            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            map[b] = printable ? b : next++;
-        }
-        return map;
     }
 
     static String tokenizerConfigJson() {
@@ -222,7 +223,7 @@ public final class TinyModel {
         ObjectNode root = json.createObjectNode();
         ArrayNode eos = root.putArray("eos_token_id");
         spec.eosTokenIds().forEach(eos::add);
-        root.put("pad_token_id", 256 + SPECIAL_TOKENS.indexOf("<|endoftext|>"));
+        root.put("pad_token_id", BPE_VOCAB + SPECIAL_TOKENS.indexOf("<|endoftext|>"));
         root.put("do_sample", false).put("max_new_tokens", 128);
         try {
             return json.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
@@ -236,7 +237,7 @@ public final class TinyModel {
         try (Stream<Path> walk = Files.walk(tree)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
-            // best effort: a leftover temp dir is named .tiny-qwen2-v2.tmp* and harmless
+            // best effort: a leftover temp dir is named .tiny-qwen2-v3.tmp* and harmless
         }
     }
 }

@@ -41,7 +41,7 @@ class PrepareCommandTest {
     void preparesTheBundledSampleAndItsStatsMatchARecount(@TempDir Path tmp) throws Exception {
         Path model = TinyModel.materialize(tmp.resolve("tiny"));
         Path out = tmp.resolve("out");
-        int max = 400;
+        int max = 160; // the tiny BPE tokenizer: some bundled samples are longer, most are not
         InfoCommandTest.Run run = InfoCommandTest.run("prepare", "--model", model.toString(), "--out", out.toString(),
                 "--max-seq-length", String.valueOf(max), "--seed", "7");
         assertEquals(0, run.exit(), run.err() + run.out());

@@ -160,7 +160,9 @@ class GeneratorTest {
     /** The concatenated deltas are the decoded text; no delta holds a broken UTF-8 sequence. */
     @Test
     void koreanStreamsWholeCharacters() {
-        String text = "안녕하세요! 한국어 스트리밍 테스트입니다 🎉 끝.";
+        // Rare syllables and an emoji: the tiny tokenizer's BPE (learned from the samples) has no
+        // token for them, so each is split into byte tokens.
+        String text = "뷁햏 똠뙇쀍 🎉 꿻. 햏뷁 쀍똠 뙇꿻 뷁쀍.";
         int[] script = append(tok.encode(text, false), eos);
         assertTrue(script.length > 3 * text.codePointCount(0, text.length()) / 2, "multi-token characters");
         List<String> deltas = new ArrayList<>();
@@ -227,7 +229,7 @@ class GeneratorTest {
 
     @Test
     void stopStringSpanningTokensEndsAndIsDropped() {
-        String text = "네, 알겠습니다.\nUser: 다음";
+        String text = "네, 알겠습니다.\nUser: 뷁햏 똠뙇"; // rare syllables: many tokens after the stop string
         int[] script = append(tok.encode(text, false), eos);
         StringBuilder streamed = new StringBuilder();
         var out = new Generator(new ScriptModel(script, tok.vocabSize()), tok).generate(tok.encode("p", false), greedy(200),
