@@ -71,46 +71,10 @@ public final class SafetensorsWriter {
      */
     public static List<Path> writeSharded(Path dir, String baseName, SequencedMap<String, Tensor> tensors,
                                           Map<String, String> metadata, long maxShardBytes) {
-        if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive: " + maxShardBytes);
-        List<SequencedMap<String, Tensor>> shards = new ArrayList<>();
-        SequencedMap<String, Tensor> current = new LinkedHashMap<>();
-        long currentBytes = 0;
-        for (var e : tensors.entrySet()) {
-            long size = e.getValue().byteSize();
-            if (!current.isEmpty() && currentBytes + size > maxShardBytes) {
-                shards.add(current);
-                current = new LinkedHashMap<>();
-                currentBytes = 0;
-            }
-            current.put(e.getKey(), e.getValue());
-            currentBytes += size;
-        }
-        if (!current.isEmpty() || shards.isEmpty()) shards.add(current);
-
-        List<Path> written = new ArrayList<>();
-        if (shards.size() == 1) {
-            Path single = dir.resolve(baseName + ".safetensors");
-            write(single, shards.getFirst(), metadata);
-            written.add(single);
-        } else {
-            Map<String, String> weightMap = new TreeMap<>(); // transformers writes the index with sorted keys
-            long totalSize = 0;
-            for (int i = 0; i < shards.size(); i++) {
-                String name = String.format("%s-%05d-of-%05d.safetensors", baseName, i + 1, shards.size());
-                Path shard = dir.resolve(name);
-                write(shard, shards.get(i), metadata);
-                written.add(shard);
-                for (var e : shards.get(i).entrySet()) {
-                    weightMap.put(e.getKey(), name);
-                    totalSize += e.getValue().byteSize();
-                }
-            }
-            Path index = dir.resolve(baseName + ".safetensors.index.json");
-            AtomicFiles.writeString(index, indexJson(totalSize, weightMap));
-            written.add(index);
-        }
-        removeStale(dir, baseName, written);
-        return written;
+        // The tensors already exist: the streaming writer with a producer that hands them over.
+        SequencedMap<String, Slot> layout = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> layout.put(name, new Slot(t.dtype(), t.shape())));
+        return writeShardedStreamed(dir, baseName, layout, metadata, maxShardBytes, (name, scratch) -> tensors.get(name));
     }
 
     /** The dtype and shape of a tensor whose bytes a {@link Producer} supplies when its turn comes. */
