@@ -1,5 +1,7 @@
 package jlora.quant;
 
+import jlora.io.PythonJson;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

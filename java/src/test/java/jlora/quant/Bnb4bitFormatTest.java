@@ -147,17 +147,17 @@ class Bnb4bitFormatTest {
     @Test
     void floatsArePrintedAsPythonRepr() {
         // Python 3: repr(x) for these doubles
-        assertEquals("0.375", PythonJson.repr(0.375));
-        assertEquals("1e-05", PythonJson.repr(1e-5));
-        assertEquals("1.5e-05", PythonJson.repr(1.5e-5));
-        assertEquals("0.0001", PythonJson.repr(1e-4));
-        assertEquals("0.00123", PythonJson.repr(0.00123));
-        assertEquals("123.0", PythonJson.repr(123.0));
-        assertEquals("12345678.0", PythonJson.repr(12345678.0));
-        assertEquals("1e+16", PythonJson.repr(1e16));
-        assertEquals("1234567890123456.0", PythonJson.repr(1234567890123456.0));
-        assertEquals("-2.5e-07", PythonJson.repr(-2.5e-7));
-        assertEquals("0.10000000149011612", PythonJson.repr((double) 0.1f));
-        assertEquals("0.0", PythonJson.repr(0.0));
+        assertEquals("0.375", jlora.io.PythonJson.floatRepr(0.375));
+        assertEquals("1e-05", jlora.io.PythonJson.floatRepr(1e-5));
+        assertEquals("1.5e-05", jlora.io.PythonJson.floatRepr(1.5e-5));
+        assertEquals("0.0001", jlora.io.PythonJson.floatRepr(1e-4));
+        assertEquals("0.00123", jlora.io.PythonJson.floatRepr(0.00123));
+        assertEquals("123.0", jlora.io.PythonJson.floatRepr(123.0));
+        assertEquals("12345678.0", jlora.io.PythonJson.floatRepr(12345678.0));
+        assertEquals("1e+16", jlora.io.PythonJson.floatRepr(1e16));
+        assertEquals("1234567890123456.0", jlora.io.PythonJson.floatRepr(1234567890123456.0));
+        assertEquals("-2.5e-07", jlora.io.PythonJson.floatRepr(-2.5e-7));
+        assertEquals("0.10000000149011612", jlora.io.PythonJson.floatRepr((double) 0.1f));
+        assertEquals("0.0", jlora.io.PythonJson.floatRepr(0.0));
     }
 }

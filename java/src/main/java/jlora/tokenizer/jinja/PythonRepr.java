@@ -1,5 +1,7 @@
 package jlora.tokenizer.jinja;
 
+import jlora.io.PythonJson;
+
 import java.util.Collection;
 import java.util.Map;
 

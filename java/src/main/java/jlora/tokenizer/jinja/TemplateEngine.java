@@ -1,5 +1,7 @@
 package jlora.tokenizer.jinja;
 
+import jlora.io.PythonJson;
+
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
@@ -244,7 +246,7 @@ public final class TemplateEngine {
             Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
             Object sort = kwargs.get("sort_keys");
             Integer n = indent == null ? null : Integer.valueOf(indent.toString().trim());
-            return PythonJson.dumps(var, n, sort != null && Boolean.parseBoolean(sort.toString()));
+            return PythonJson.dumps(var, n, sort != null && Boolean.parseBoolean(sort.toString()), false);
         }
     }
 }

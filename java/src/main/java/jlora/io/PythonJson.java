@@ -1,4 +1,4 @@
-package jlora.tokenizer.jinja;
+package jlora.io;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -7,21 +7,35 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Hugging Face's {@code tojson} filter: Python {@code json.dumps(x, ensure_ascii=False,
- * indent=indent, sort_keys=sort_keys)}. Without indent the separators are {@code ", "} and
- * {@code ": "}; with indent, {@code ","} at line ends and {@code ": "}. Only the characters
- * json.dumps escapes with ensure_ascii=False are escaped; floats print as Python's repr.
+ * JSON text exactly as Python's {@code json.dumps} writes it, for the two places where bytes must
+ * match Python's: Hugging Face's {@code tojson} template filter ({@code ensure_ascii=False},
+ * indent, sort_keys) and bitsandbytes' packed quant-state blob (all defaults). Without indent
+ * the separators are {@code ", "} and {@code ": "}; with indent, {@code ","} at line ends and
+ * {@code ": "}. Floats print as Python's repr.
  */
 public final class PythonJson {
-    private PythonJson() {}
+    /** {@code json.dumps(value)} with Python's defaults (ensure_ascii=True, no indent, keys in order). */
+    public static String dumps(Object value) {
+        return dumps(value, null, false, true);
+    }
 
-    public static String dumps(Object value, Integer indent, boolean sortKeys) {
+    public static String dumps(Object value, Integer indent, boolean sortKeys, boolean ensureAscii) {
         StringBuilder sb = new StringBuilder();
-        write(sb, value, indent, sortKeys, 0);
+        new PythonJson(indent, sortKeys, ensureAscii).write(sb, value, 0);
         return sb.toString();
     }
 
-    private static void write(StringBuilder sb, Object v, Integer indent, boolean sortKeys, int depth) {
+    private final Integer indent;
+    private final boolean sortKeys;
+    private final boolean ensureAscii;
+
+    private PythonJson(Integer indent, boolean sortKeys, boolean ensureAscii) {
+        this.indent = indent;
+        this.sortKeys = sortKeys;
+        this.ensureAscii = ensureAscii;
+    }
+
+    private void write(StringBuilder sb, Object v, int depth) {
         switch (v) {
             case null -> sb.append("null");
             case String s -> string(sb, s);
@@ -36,26 +50,26 @@ public final class PythonJson {
                 if (entries.isEmpty()) { sb.append("{}"); return; }
                 sb.append('{');
                 for (int i = 0; i < entries.size(); i++) {
-                    separator(sb, i, indent, depth + 1);
+                    separator(sb, i, depth + 1);
                     Object key = entries.get(i).getKey();
                     string(sb, key instanceof String s ? s : keyString(key));
                     sb.append(": ");
-                    write(sb, entries.get(i).getValue(), indent, sortKeys, depth + 1);
+                    write(sb, entries.get(i).getValue(), depth + 1);
                 }
-                close(sb, indent, depth, '}');
+                close(sb, depth, '}');
             }
-            case Map.Entry<?, ?> e -> write(sb, List.of(String.valueOf(e.getKey()), e.getValue()), indent, sortKeys, depth);
+            case Map.Entry<?, ?> e -> write(sb, List.of(String.valueOf(e.getKey()), e.getValue()), depth);
             case Collection<?> c -> {
                 if (c.isEmpty()) { sb.append("[]"); return; }
                 sb.append('[');
                 int i = 0;
                 for (Object item : c) {
-                    separator(sb, i++, indent, depth + 1);
-                    write(sb, item, indent, sortKeys, depth + 1);
+                    separator(sb, i++, depth + 1);
+                    write(sb, item, depth + 1);
                 }
-                close(sb, indent, depth, ']');
+                close(sb, depth, ']');
             }
-            case Object[] arr -> write(sb, List.of(arr), indent, sortKeys, depth);
+            case Object[] arr -> write(sb, List.of(arr), depth);
             default -> string(sb, v.toString());
         }
     }
@@ -66,7 +80,7 @@ public final class PythonJson {
         return key.toString();
     }
 
-    private static void separator(StringBuilder sb, int i, Integer indent, int depth) {
+    private void separator(StringBuilder sb, int i, int depth) {
         if (indent == null) {
             if (i > 0) sb.append(", ");
         } else {
@@ -75,12 +89,12 @@ public final class PythonJson {
         }
     }
 
-    private static void close(StringBuilder sb, Integer indent, int depth, char bracket) {
+    private void close(StringBuilder sb, int depth, char bracket) {
         if (indent != null) sb.append('\n').append(" ".repeat(indent * depth));
         sb.append(bracket);
     }
 
-    private static void string(StringBuilder sb, String s) {
+    private void string(StringBuilder sb, String s) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -93,7 +107,8 @@ public final class PythonJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    // ensure_ascii escapes every non-ASCII UTF-16 unit (surrogates one by one, as Python).
+                    if (c < 0x20 || (ensureAscii && c > 0x7F)) sb.append(String.format("\\u%04x", (int) c));
                     else sb.append(c);
                 }
             }
@@ -102,7 +117,7 @@ public final class PythonJson {
     }
 
     /** Python float repr: shortest round-trip digits, exponent form below 1e-4 or from 1e16. */
-    static String floatRepr(double d) {
+    public static String floatRepr(double d) {
         if (Double.isNaN(d)) return "NaN";
         if (Double.isInfinite(d)) return d > 0 ? "Infinity" : "-Infinity";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";
