@@ -42,7 +42,9 @@ import torch
 CASES = {
     "llama": dict(
         kind="llama",
-        lora=dict(r=4, lora_alpha=8, target_modules="all-linear", use_rslora=True,
+        # PEFT >= 0.17 refuses layers_to_transform with a string target_modules: name every linear
+        lora=dict(r=4, lora_alpha=8, use_rslora=True,
+                  target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
                   layers_to_transform=[1], rank_pattern={"q_proj": 2}, alpha_pattern={"down_proj": 3})),
     "qwen2": dict(
         kind="qwen2",

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One device-tool call that does every GPU check this repo has (device `run`, carry
+# build/device-bundle.tar.xz, timeout 600): the peer golden files (tools/gpu-golden.sh),
+# the GPU tests and benchmarks (tools/gpu-run.sh), then compute-sanitizer memcheck and
+# racecheck over the flash-attention parity test. At most 8 files come back from $OUT.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="${OUT:-$root/build/gpu-session}"
+mkdir -p "$out"
+export JLORA_BENCH_TIMEOUT="${JLORA_BENCH_TIMEOUT:-240}"
+timeout 150 bash tools/gpu-golden.sh > /dev/null 2>&1; echo "gpu-golden: rc $?"
+bash tools/gpu-run.sh 2>&1 | grep '^gpu-run'
+b=/tmp/jlora-gpu/device-bundle
+cp_all="$b/test-classes:$(printf '%s:' "$b"/lib/*.jar)"
+console=$(ls "$b"/lib/junit-platform-console-standalone-*.jar)
+for tool in memcheck racecheck; do
+    echo "== compute-sanitizer --tool $tool"
+    timeout "${JLORA_SANITIZER_TIMEOUT:-100}" compute-sanitizer --tool "$tool" --target-processes all \
+        "$b/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar "$console" \
+        execute --disable-banner --disable-ansi-colors --details=summary --class-path "$cp_all" \
+        --select-class "${JLORA_SANITIZER_CLASS:-jlora.backend.cuda.FlashAttentionKernelsTest}"
+    echo "exit: $?"
+done > "$out/sanitizer.out" 2>&1
+grep -E '^(exit|== |=========.*ERROR SUMMARY)' "$out/sanitizer.out"
