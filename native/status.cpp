@@ -13,6 +13,11 @@ namespace jlora {
 int fail_cuda(const char* what, cudaError_t err) {
     std::snprintf(last_error, sizeof last_error, "%s: %s (%s)", what, cudaGetErrorName(err),
                   cudaGetErrorString(err));
+    // The runtime also keeps this error as its "last error" until someone reads it; kernel
+    // wrappers check launches with cudaGetLastError(), so a failed cudaMalloc left there would
+    // be blamed on the next, healthy launch (seen on the H100: an OOM test, then an NF4 launch).
+    // Reading it here clears it; sticky errors (a faulted context) stay whatever we do.
+    cudaGetLastError();
     return static_cast<int>(err);
 }
 

@@ -66,8 +66,10 @@ class AdamWKernelsTest {
                         }
                     }
                     GpuParity.assertClose("adamw param " + c, toFloat(p), GpuParity.downloadF32(arena, bp, n), 1e-5, 1e-3);
-                    // m can cancel towards 0: its floor is 1e-3 of its largest element; v >= 0 is purely relative.
-                    GpuParity.assertClose("adamw m " + c, toFloat(m), GpuParity.downloadF32(arena, bm, n), 1e-5, 1e-3 * maxAbs(m));
+                    // m can cancel towards 0, and fp32 fmaf leaves an absolute error of a few ulps of
+                    // the largest term (~ max|m|): the floor 0.05·max|m| makes the bound ~8 such ulps
+                    // (1e-5 · 0.05 ≈ 8 · 2^-24). v >= 0 never cancels: purely relative.
+                    GpuParity.assertClose("adamw m " + c, toFloat(m), GpuParity.downloadF32(arena, bm, n), 1e-5, 0.05 * maxAbs(m));
                     GpuParity.assertClose("adamw v " + c, toFloat(v), GpuParity.downloadF32(arena, bv, n), 1e-5, 0);
                 }
             }
