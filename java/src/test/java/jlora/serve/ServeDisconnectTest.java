@@ -110,6 +110,19 @@ class ServeDisconnectTest {
             {"/v1/chat/completions", chat("끝까지 듣지 않을 질문", "\"temperature\": 0, \"max_tokens\": " + MAX_TOKENS)},
             {"/v1/completions", "{\"prompt\": \"옛날 옛적에\", \"temperature\": 0, \"max_tokens\": " + MAX_TOKENS + "}"}};
 
+    /** Reads the status line and headers of a heartbeat response and the first heartbeat chunk ("1\r\n \r\n"). */
+    private static void readPastHeaders(Socket sock) throws Exception {
+        InputStream in = sock.getInputStream();
+        StringBuilder seen = new StringBuilder();
+        while (!seen.toString().endsWith("\r\n\r\n1\r\n \r\n")) {
+            int c = in.read();
+            if (c < 0) throw new AssertionError("connection closed after: " + seen);
+            seen.append((char) c);
+        }
+        assertTrue(seen.toString().startsWith("HTTP/1.1 200"), seen.toString());
+        assertTrue(seen.toString().toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked"), seen.toString());
+    }
+
     /**
      * Sends a long non-streaming request, hangs up once decoding has begun, waits until
      * {@code stopped} says the engine let go of it, checks that far fewer tokens than asked were
@@ -117,11 +130,12 @@ class ServeDisconnectTest {
      * would answer 429).
      */
     private static void hangUpMidReply(ChatServer s, String[] request, AtomicLong decoded, BooleanSupplier stopped,
-                                       String engine) throws Exception {
-        String what = engine + " " + request[0];
+                                       String engine, boolean afterHeartbeat) throws Exception {
+        String what = engine + " " + request[0] + (afterHeartbeat ? " after a heartbeat" : "");
         long before = decoded.get();
         Socket sock = send(s, request[0], request[1]);
         await(() -> decoded.get() > before, what + ": decoding began");
+        if (afterHeartbeat) readPastHeaders(sock);
         long hungUp = System.nanoTime();
         sock.close();
         await(stopped, what + ": the generation stopped (decoded " + (decoded.get() - before) + " of " + MAX_TOKENS + ")");
@@ -148,14 +162,17 @@ class ServeDisconnectTest {
         AtomicLong decoded = new AtomicLong();
         ServeConfig oneSlot = ServeConfig.defaults().withPort(0).withQueue(1, 0);
         try (ModelChatEngine solo = tiny(dir, decoded); ChatServer s = ChatServer.start(oneSlot, solo)) {
-            for (String[] r : LONG_REQUESTS) hangUpMidReply(s, r, decoded, () -> s.inFlight() == 0, "ModelChatEngine");
+            for (String[] r : LONG_REQUESTS) hangUpMidReply(s, r, decoded, () -> s.inFlight() == 0, "ModelChatEngine", false);
         }
         try (BatchingEngine batch = new BatchingEngine(tiny(dir, decoded), 1); ChatServer s = ChatServer.start(oneSlot, batch)) {
             for (int i = 0; i < LONG_REQUESTS.length; i++) {
                 int want = i + 1;
-                hangUpMidReply(s, LONG_REQUESTS[i], decoded, () -> batch.cancelledCount() == want, "BatchingEngine");
+                hangUpMidReply(s, LONG_REQUESTS[i], decoded, () -> batch.cancelledCount() == want, "BatchingEngine", false);
                 assertEquals(want, batch.cancelledCount(), "the next request was cancelled too");
             }
+            // a client that read the status line and a heartbeat, then left
+            hangUpMidReply(s, LONG_REQUESTS[0], decoded, () -> batch.cancelledCount() == 3, "BatchingEngine", true);
+            assertEquals(3, batch.cancelledCount(), "the next request was cancelled too");
         }
     }
 
