@@ -77,31 +77,32 @@ final class CompletionEndpoint {
 
     private void whole(HttpExchange ex, ParsedRequest req, RequestQueue.Ticket ticket) throws InterruptedException {
         HeartbeatResponse response = new HeartbeatResponse(ex, heartbeat);
-        ChatResult r;
         try {
-            r = ticket.generate(req.chat(), s -> { }, () -> response.clientGone() || cancelAll, () -> { });
-        } catch (InterruptedException e) {
-            response.stop();
-            throw e;
-        } catch (RuntimeException e) {
-            // before any heartbeat: ChatServer answers with the error's own status, as for any request
-            if (!response.stop()) throw e;
-            response.send(200, bytes(ApiError.from(e).body()));
-            return;
+            ChatResult r;
+            try {
+                r = ticket.generate(req.chat(), s -> { }, () -> response.clientGone() || cancelAll, () -> { });
+            } catch (RuntimeException e) {
+                // before any heartbeat: ChatServer answers with the error's own status, as for any request
+                if (!response.stop()) throw e;
+                response.send(200, bytes(ApiError.from(e).body()));
+                return;
+            }
+            if (response.clientGone()) return; // nobody to answer; the generation stopped at its next token
+            if (r == null || r.finishReason().equals("cancelled")) {
+                // only shutdown cancels a generation whose client is still there: a cut-off reply is not an answer
+                ApiError e = ApiError.shuttingDown();
+                response.send(e.status, bytes(e.body()));
+                return;
+            }
+            long created = System.currentTimeMillis() / 1000;
+            Object out = req.textCompletion()
+                    ? shapes.textCompletion(ResponseShapes.newId("cmpl-"), created, engine.modelId(), r.text(),
+                            ResponseShapes.finishReason(r), r)
+                    : shapes.chatCompletion(ResponseShapes.newId("chatcmpl-"), created, engine.modelId(), r);
+            response.send(200, bytes(out));
+        } finally {
+            response.stop(); // however this ends (an interrupt, an Error), no heartbeat outlives the exchange
         }
-        if (response.clientGone()) return; // nobody to answer; the generation stopped at its next token
-        if (r == null || r.finishReason().equals("cancelled")) {
-            // only shutdown cancels a generation whose client is still there: a cut-off reply is not an answer
-            ApiError e = ApiError.shuttingDown();
-            response.send(e.status, bytes(e.body()));
-            return;
-        }
-        long created = System.currentTimeMillis() / 1000;
-        Object out = req.textCompletion()
-                ? shapes.textCompletion(ResponseShapes.newId("cmpl-"), created, engine.modelId(), r.text(),
-                        ResponseShapes.finishReason(r), r)
-                : shapes.chatCompletion(ResponseShapes.newId("chatcmpl-"), created, engine.modelId(), r);
-        response.send(200, bytes(out));
     }
 
     private byte[] bytes(Object body) {

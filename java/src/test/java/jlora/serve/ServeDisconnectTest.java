@@ -100,10 +100,9 @@ class ServeDisconnectTest {
     }
 
     /** The tiny model with no EOS ids (only max_tokens or cancellation ends a reply), 3 ms a decode step: max_tokens is 6 s or more away. */
-    private static ModelChatEngine tiny(Path dir, AtomicLong decoded) {
-        CausalLM lm = CausalLM.load(dir, new CpuBackend(), LoadOptions.DEFAULT);
+    private static ModelChatEngine tiny(Path dir, CausalLM lm, AtomicLong decoded) {
         return new ModelChatEngine("tiny", new Counting(new CausalLmDecoder(lm), 3, decoded),
-                Tokenizer.load(dir), ChatTemplate.load(dir), Set.of(), GenerationDefaults.load(dir), lm);
+                Tokenizer.load(dir), ChatTemplate.load(dir), Set.of(), GenerationDefaults.load(dir), null);
     }
 
     private static final String[][] LONG_REQUESTS = {
@@ -147,10 +146,14 @@ class ServeDisconnectTest {
         HttpResponse<String> next = post(s, "/v1/chat/completions", chat("다음 손님", "\"temperature\": 0, \"max_tokens\": 3"));
         assertEquals(200, next.statusCode(), what + ": the slot was not free for the next request: " + next.body());
         assertEquals(3, JSON.readTree(next.body()).get("usage").get("completion_tokens").asInt(), next.body());
+        // the reply is written before the place is given back: wait, or the next hang-up request may meet a 429
+        await(() -> s.inFlight() == 0, what + ": the next request's place released");
     }
 
     /**
-     * The real tiny model, default heartbeat timing, each endpoint. Behind a BatchingEngine
+     * The real tiny model, default heartbeat timing, both endpoints (one code path: each is
+     * tried once), a client that leaves before the first heartbeat and one that leaves after
+     * reading it. Behind a BatchingEngine
      * (--max-concurrent > 1) the engine must count the sequence cancelled: one that reached
      * max_tokens would count as finished. Behind the one-at-a-time ModelChatEngine (the default)
      * the request's place is given back only when generate returns, so a released place with
@@ -161,18 +164,17 @@ class ServeDisconnectTest {
         Path dir = TinyModel.materialize(tmp.resolve("tiny"));
         AtomicLong decoded = new AtomicLong();
         ServeConfig oneSlot = ServeConfig.defaults().withPort(0).withQueue(1, 0);
-        try (ModelChatEngine solo = tiny(dir, decoded); ChatServer s = ChatServer.start(oneSlot, solo)) {
-            for (String[] r : LONG_REQUESTS) hangUpMidReply(s, r, decoded, () -> s.inFlight() == 0, "ModelChatEngine", false);
-        }
-        try (BatchingEngine batch = new BatchingEngine(tiny(dir, decoded), 1); ChatServer s = ChatServer.start(oneSlot, batch)) {
-            for (int i = 0; i < LONG_REQUESTS.length; i++) {
-                int want = i + 1;
-                hangUpMidReply(s, LONG_REQUESTS[i], decoded, () -> batch.cancelledCount() == want, "BatchingEngine", false);
-                assertEquals(want, batch.cancelledCount(), "the next request was cancelled too");
+        try (CausalLM lm = CausalLM.load(dir, new CpuBackend(), LoadOptions.DEFAULT)) {
+            try (ChatServer s = ChatServer.start(oneSlot, tiny(dir, lm, decoded))) {
+                hangUpMidReply(s, LONG_REQUESTS[0], decoded, () -> s.inFlight() == 0, "ModelChatEngine", false);
             }
-            // a client that read the status line and a heartbeat, then left
-            hangUpMidReply(s, LONG_REQUESTS[0], decoded, () -> batch.cancelledCount() == 3, "BatchingEngine", true);
-            assertEquals(3, batch.cancelledCount(), "the next request was cancelled too");
+            try (BatchingEngine batch = new BatchingEngine(tiny(dir, lm, decoded), 1); ChatServer s = ChatServer.start(oneSlot, batch)) {
+                hangUpMidReply(s, LONG_REQUESTS[1], decoded, () -> batch.cancelledCount() == 1, "BatchingEngine", false);
+                assertEquals(1, batch.cancelledCount(), "the next request was cancelled too");
+                // a client that read the status line and a heartbeat, then left
+                hangUpMidReply(s, LONG_REQUESTS[0], decoded, () -> batch.cancelledCount() == 2, "BatchingEngine", true);
+                assertEquals(2, batch.cancelledCount(), "the next request was cancelled too");
+            }
         }
     }
 
@@ -257,6 +259,34 @@ class ServeDisconnectTest {
                 assertEquals(' ', body.charAt(0), what + ": no heartbeat was written");
                 assertEquals(stable(want.body()), stable(body), what);
             }
+        }
+    }
+
+    /**
+     * A prompt the model's context cannot hold is refused with 400 before the request waits for
+     * a slot, so before any heartbeat could fix the status at 200 (the engine would refuse it
+     * too, but only once a slot came free). Heartbeats from the first millisecond, the only slot
+     * held by another request: the refusal still comes at once, with its own status.
+     */
+    @Test
+    void aPromptLongerThanTheModelContextIsRefusedBeforeAnyHeartbeat() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(0);
+        engine.context = 40;
+        engine.hold = new CountDownLatch(1);
+        try (ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withQueue(1, 2), engine, new Heartbeat(0, 5))) {
+            CompletableFuture<HttpResponse<InputStream>> first = open(s, "/v1/chat/completions", chat("먼저", ""));
+            await(() -> engine.started.get() == 1, "first request holds the slot");
+            int tokens = ChatServerTest.promptTokensOf("짧게 답하세요.", "가".repeat(40));
+            for (String extra : new String[] {"", "\"stream\": true"}) {
+                HttpResponse<String> r = post(s, "/v1/chat/completions", chat("가".repeat(40), extra));
+                ChatServerTest.assertError(r, 400, "invalid_request_error", "messages");
+                JsonNode e = JSON.readTree(r.body()).get("error");
+                assertEquals("context_length_exceeded", e.get("code").asText(), r.body());
+                assertTrue(e.get("message").asText().contains("the prompt is " + tokens + " tokens")
+                        && e.get("message").asText().contains("context holds 40"), r.body());
+            }
+            engine.hold.countDown();
+            assertEquals(200, first.get(BOUND_MS, TimeUnit.MILLISECONDS).statusCode());
         }
     }
 
