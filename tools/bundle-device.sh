@@ -52,6 +52,7 @@ cp java/target/jlora-all.jar "$out/lib/"
 cp -r java/target/test-classes "$out/test-classes"
 cp -r bench/target/classes "$out/bench-classes"
 cp "$lib" "$out/native/"
+cp -r bench/peers "$out/peers" && rm -rf "$out/peers/__pycache__"
 cp build/native/ptxas.log "$out/native/" 2>/dev/null || true
 
 echo "== jlink"
