@@ -52,7 +52,7 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
 
     /**
      * The JSON text for {@code pairs} (the adapted layers, which fix the module names written for
-     * "all-linear": PEFT saves the expanded list) and {@code savedPaths} (module paths of the norms
+     * "all-linear": PEFT saves the expanded list) and {@code savedPaths} (module paths of the modules
      * trained in full).
      */
     public String toJson(List<LoraPair> pairs, List<String> savedPaths) {
@@ -63,6 +63,9 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
         m.put("auto_mapping", f.nullNode());
         m.put("base_model_name_or_path", baseModelNameOrPath == null ? f.nullNode() : f.textNode(baseModelNameOrPath));
         m.put("bias", f.textNode(c.bias()));
+        // PEFT >= 0.18: with a trained embed_tokens, also wrap a tied lm_head so it keeps sharing the
+        // trained table, which is how jlora computes (one table); without it PEFT unties the two.
+        if (savedPaths.contains("model.embed_tokens")) m.put("ensure_weight_tying", f.booleanNode(true));
         if (c.excludeModules() != null) m.put("exclude_modules", targets(c.excludeModules(), pairs));
         m.put("fan_in_fan_out", f.booleanNode(false));
         m.put("inference_mode", f.booleanNode(true));

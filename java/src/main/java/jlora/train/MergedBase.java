@@ -58,7 +58,10 @@ public final class MergedBase {
                 Tensor t = st.tensor(name);
                 LoraPair p = byWeight.get(name);
                 if (p != null) out.put(name, merged(t, p, arena));
-                else out.put(name, lora.saved().getOrDefault(name, t));
+                else {
+                    Tensor saved = lora.savedWeight(name, mc.tieWordEmbeddings());
+                    out.put(name, saved != null ? saved : t);
+                }
             }
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), out, Map.of("format", "pt"));
             for (String f : COPIED) {

@@ -30,9 +30,10 @@ class TrainerTest {
                 "--training.eval_steps", "12");
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         TrainRun.Outcome o = TrainRun.execute(c, tmp.resolve("tiny"), null, new PrintStream(buf, true, StandardCharsets.UTF_8),
-                TrainerHooks.NONE, false);
+                TrainerHooks.NONE, true);
         Trainer.Result r = o.stages().getFirst();
         String log = buf.toString(StandardCharsets.UTF_8);
+        System.out.println("SAMPLE[" + o.sample() + "] " + r.firstLoss() + " -> " + r.lastLoss() + " eval " + r.firstEval() + " -> " + r.lastEval());
         assertEquals(24, r.steps(), log);
         assertTrue(Double.isFinite(r.firstLoss()) && Double.isFinite(r.lastLoss()), log);
         assertTrue(r.lastLoss() < r.firstLoss() - 0.5, "train loss " + r.firstLoss() + " -> " + r.lastLoss() + "\n" + log);
