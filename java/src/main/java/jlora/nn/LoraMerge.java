@@ -90,11 +90,11 @@ public final class LoraMerge {
      * @param base the weights the deltas went into
      * @param weightsFrom the directory those weights were read from
      * @param mergedModules linear layers that got a delta
-     * @param replacedNorms norm weights taken from the adapter
+     * @param replacedModules weights trained in full (norms, embedding, head) taken from the adapter
      * @param files weight files written (shards and index), relative to {@code out}
      * @param companions tokenizer / generation files copied
      */
-    public record Result(Path out, Base base, Path weightsFrom, int mergedModules, int replacedNorms, int tensors,
+    public record Result(Path out, Base base, Path weightsFrom, int mergedModules, int replacedModules, int tensors,
                          List<String> files, List<String> companions) {}
 
     public static Result merge(Options o, Consumer<String> log) {

@@ -23,8 +23,9 @@ import jlora.tensor.Tensor;
 
 /**
  * An adapter merged into its base, in memory and in f32, as PEFT's {@code merge_and_unload}
- * computes it: {@code W' = W + scale · B A} for every adapted linear weight, trained norms
- * replaced by their trained copies, every other tensor as it was. The result is an ordinary
+ * computes it: {@code W' = W + scale · B A} for every adapted linear weight, weights trained in
+ * full (modules_to_save; a tied lm_head follows a trained embedding) replaced by their trained
+ * copies, every other tensor as it was. The result is an ordinary
  * Hugging Face model directory (config.json, model.safetensors, tokenizer files), written into
  * a temporary sibling and renamed. Adapted weights are written as F32 whatever the base dtype.
  *
