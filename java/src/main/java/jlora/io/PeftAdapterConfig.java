@@ -37,8 +37,14 @@ import jlora.nn.TargetModules;
  * @param lora the LoRA hyper-parameters
  * @param baseModelNameOrPath {@code base_model_name_or_path}; null if absent
  * @param revision {@code revision} of the base model; null if absent
+ * @param ensureWeightTying {@code ensure_weight_tying} (PEFT >= 0.18): a trained embed_tokens of a
+ *     tied model also serves as lm_head; without it PEFT unties the two
  */
-public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision) {
+public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision, boolean ensureWeightTying) {
+    public PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision) {
+        this(lora, baseModelNameOrPath, revision, false);
+    }
+
     public static final String FILE_NAME = "adapter_config.json";
     static final long MAX_BYTES = 16L << 20;
 
@@ -187,7 +193,8 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
             b.modulesToSave(f.stringOrStringList("modules_to_save"));
             b.rankPattern(f.intMap("rank_pattern"));
             b.alphaPattern(f.numberMap("alpha_pattern"));
-            return new PeftAdapterConfig(b.build(), f.string("base_model_name_or_path", null), f.string("revision", null));
+            return new PeftAdapterConfig(b.build(), f.string("base_model_name_or_path", null), f.string("revision", null),
+                    f.bool("ensure_weight_tying", false));
         } catch (UserError e) {
             throw inFile(e, file);
         }

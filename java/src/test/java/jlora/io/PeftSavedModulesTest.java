@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * removed), and a jlora adapter for the same base and modules writes exactly those names, plus
  * base_model.model.model.embed_tokens.weight [V, D] for embed_tokens; then save → load is bit
  * identical. The config lists embed_tokens in modules_to_save and sets ensure_weight_tying (PEFT
- * >= 0.18 then keeps a tied lm_head on the trained table).
+ * >= 0.18 then keeps a tied lm_head on the trained table); without that flag such an adapter is
+ * refused (PEFT would have trained it under the untouched head).
  */
 class PeftSavedModulesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -83,6 +84,15 @@ class PeftSavedModulesTest {
             assertTrue(strings(cfg.get("modules_to_save")).containsAll(toSave), cfg.toString());
             assertTrue(cfg.path("ensure_weight_tying").asBoolean(false), "ensure_weight_tying: " + cfg);
             assertRoundTrip(w, PeftAdapter.load(out, base, arena).weights());
+
+            // The same files as PEFT writes them without ensure_weight_tying: PEFT then trained the
+            // embedding under the original head, which jlora cannot compute; refused, naming the field.
+            Path cfgFile = out.resolve(PeftAdapterConfig.FILE_NAME);
+            java.nio.file.Files.writeString(cfgFile, java.nio.file.Files.readString(cfgFile)
+                    .replace("\"ensure_weight_tying\": true", "\"ensure_weight_tying\": false"));
+            jlora.UserError e = org.junit.jupiter.api.Assertions.assertThrows(jlora.UserError.class,
+                    () -> PeftAdapter.load(out, base, arena));
+            assertTrue(e.getMessage().startsWith(cfgFile.toString()) && e.getMessage().contains("ensure_weight_tying"), e.getMessage());
         }
     }
 
