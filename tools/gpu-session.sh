@@ -25,7 +25,7 @@ tools=(memcheck racecheck)
 [[ -n "${JLORA_SKIP_SANITIZER:-}" ]] && tools=()
 for tool in "${tools[@]}"; do
     echo "== compute-sanitizer --tool $tool"
-    timeout "${JLORA_SANITIZER_TIMEOUT:-100}" compute-sanitizer --tool "$tool" --target-processes all \
+    JLORA_FLASH_TEST_SMALL=1 timeout "${JLORA_SANITIZER_TIMEOUT:-100}" compute-sanitizer --tool "$tool" --target-processes all \
         "$b/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar "$console" \
         execute --disable-banner --disable-ansi-colors --details=summary --class-path "$cp_all" \
         --select-class "${JLORA_SANITIZER_CLASS:-jlora.backend.cuda.FlashAttentionKernelsTest}"
