@@ -60,8 +60,9 @@ cp_all=$(printf '%s:' "$out"/lib/*.jar)
 modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
     -cp "$cp_all" "$out"/lib/*.jar "$out/test-classes" "$out/bench-classes" 2>/dev/null | tail -1)
 [[ "$modules" =~ ^[a-z.,]+$ ]] || { echo "bundle-device: jdeps gave no module list: $modules" >&2; exit 1; }
-# Loaded by name, which jdeps cannot see: the Vector API (--add-modules), Unsafe users.
-modules="$modules,jdk.incubator.vector,jdk.unsupported"
+# Loaded by name or as a service, which jdeps cannot see: the Vector API (--add-modules), Unsafe
+# users, the zip file system (resources read out of the jar: the bundled sample data).
+modules="$modules,jdk.incubator.vector,jdk.unsupported,jdk.zipfs"
 # Uncompressed modules inside (faster start); xz over the whole archive compresses better.
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
     --compress=zip-0 --output "$out/jre" 2> >(grep -v 'incubator modules' >&2)
