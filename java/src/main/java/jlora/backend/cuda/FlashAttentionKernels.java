@@ -17,16 +17,42 @@ import java.lang.invoke.MethodHandle;
  * {@code jlora.backend.cpu.CpuAttention} (scale 1/√headDim); documents of a packed batch are
  * given as {@link SequencePacking} (uploaded with {@link #upload}). The backward is deterministic.
  * {@link #decode} is one query token against a KV cache, split across blocks.
+ * <p>{@link Version} picks the forward / backward kernels; both compute the same function with
+ * the same bf16 roundings (bench/results/flash-attention-plan.md records each one's speed).
  */
 public final class FlashAttentionKernels {
+    /** Kernel generations of the forward and backward (decode is shared). */
+    public enum Version {
+        /** cuda/flash_attention.cu: 4-warp blocks, 32/16-bit shared loads, no pipelining. */
+        V1(""),
+        /** cuda/flash_attention_v2.cu: 8-warp blocks, ldmatrix, cp.async double buffering. */
+        V2("_v2");
+
+        private final String suffix;
+
+        Version(String suffix) {
+            this.suffix = suffix;
+        }
+    }
+
     private final CudaApi api;
+    private final Version version;
+    private final String forwardName, backwardName;
     private final MethodHandle forward, backward, backwardWorkspace, decode, decodeWorkspace;
 
+    /** The V1 kernels (the ones that have passed GPU parity so far). */
     public FlashAttentionKernels(CudaApi api) {
+        this(api, Version.V1);
+    }
+
+    public FlashAttentionKernels(CudaApi api, Version version) {
         this.api = api;
-        forward = api.bindStatus("jl_flash_attention_forward", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+        this.version = version;
+        forwardName = "jl_flash_attention_forward" + version.suffix;
+        backwardName = "jl_flash_attention_backward" + version.suffix;
+        forward = api.bindStatus(forwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-        backward = api.bindStatus("jl_flash_attention_backward", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+        backward = api.bindStatus(backwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS);
         backwardWorkspace = api.bind("jl_flash_attention_backward_workspace_bytes",
@@ -35,6 +61,10 @@ public final class FlashAttentionKernels {
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         decodeWorkspace = api.bind("jl_flash_decode_workspace_bytes",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
+    }
+
+    public Version version() {
+        return version;
     }
 
     /** The packing's cu_seqlens as a device i32 buffer; the caller closes it. */
@@ -57,7 +87,7 @@ public final class FlashAttentionKernels {
         MemorySegment qs = q.at(0, qb), ks = k.at(0, kb), vs = v.at(0, kb), os = out.at(0, qb), ls = lse.at(0, 4 * t * hq);
         MemorySegment cu = cuSeqlens.at(0, 4L * (packing.batch() + 1));
         int batch = packing.batch(), max = packing.maxSeqlen();
-        api.run("jl_flash_attention_forward", () -> (int) forward.invokeExact(qs, ks, vs, cu, batch, max, t, hq, hkv,
+        api.run(forwardName, () -> (int) forward.invokeExact(qs, ks, vs, cu, batch, max, t, hq, hkv,
                 headDim, os, ls, MemorySegment.NULL));
     }
 
@@ -78,7 +108,7 @@ public final class FlashAttentionKernels {
         MemorySegment dqs = dq.at(0, qb), dks = dk.at(0, kb), dvs = dv.at(0, kb);
         MemorySegment ws = workspace.at(0, backwardWorkspaceBytes(t, hq));
         int batch = packing.batch(), max = packing.maxSeqlen();
-        api.run("jl_flash_attention_backward", () -> (int) backward.invokeExact(gs, qs, ks, vs, os, ls, cu, batch, max,
+        api.run(backwardName, () -> (int) backward.invokeExact(gs, qs, ks, vs, os, ls, cu, batch, max,
                 t, hq, hkv, headDim, dqs, dks, dvs, ws, MemorySegment.NULL));
     }
 

@@ -38,7 +38,10 @@ class FlashAttentionArgumentsTest {
 
     @Test
     void forwardRefusesBadShapesAndPointers() {
-        String fn = "jl_flash_attention_forward";
+        for (String fn : new String[] {"jl_flash_attention_forward", "jl_flash_attention_forward_v2"}) forwardChecks(fn);
+    }
+
+    private void forwardChecks(String fn) {
         MethodHandle h = api.bindStatus(fn, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         MemorySegment p = MemorySegment.ofAddress(1 << 20), odd = MemorySegment.ofAddress((1 << 20) + 8);
@@ -66,6 +69,6 @@ class FlashAttentionArgumentsTest {
         }
         assertEquals(-1L, (long) CudaApi.call(() -> (long) dws.invokeExact(10L, 8, 100)));
         MethodHandle bws = api.bind("jl_flash_attention_backward_workspace_bytes", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT));
-        assertEquals(4L * 1000 * 28, (long) CudaApi.call(() -> (long) bws.invokeExact(1000L, 28)));
+        assertEquals(8L * 1000 * 28, (long) CudaApi.call(() -> (long) bws.invokeExact(1000L, 28)));
     }
 }

@@ -89,7 +89,6 @@ class FlashAttentionKernelsTest {
         for (int b = 0, t = 0; b < c.docs.length; b++) for (int i = 0; i < c.docs[b]; i++) ids[t++] = b;
         int T = ids.length, nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
         CpuBackend cpu = new CpuBackend();
-        FlashAttentionKernels k = new FlashAttentionKernels(api);
         SequencePacking packing = SequencePacking.of(ids);
         try (Arena arena = Arena.ofShared()) {
             float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
@@ -102,42 +101,61 @@ class FlashAttentionKernelsTest {
             Tensor dqt = GpuParity.f32(arena, new float[nq], T, c.hq, c.d);
             Tensor dkt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d), dvt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d);
             cpu.attentionBackward(gt, qt, kt, vt, seg, ot, lt, dqt, dkt, dvt);
-            float[] wantO = ot.toFloatArray(), wantL = lt.toFloatArray();
-            float[] wantDq = dqt.toFloatArray(), wantDk = dkt.toFloatArray(), wantDv = dvt.toFloatArray();
+            Want want = new Want(ot.toFloatArray(), lt.toFloatArray(), dqt.toFloatArray(), dkt.toFloatArray(), dvt.toFloatArray());
             FlashEmulation emu = FlashEmulation.run(packing.cuSeqlens(), c.hq, c.hkv, c.d, q, kk, v, g);
 
+            FlashAttentionKernels k0 = new FlashAttentionKernels(api);
             try (DeviceBuffer dq0 = up(arena, q, nq); DeviceBuffer dk0 = up(arena, kk, nk); DeviceBuffer dv0 = up(arena, v, nk);
-                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k.upload(packing);
-                    DeviceBuffer ws = new DeviceBuffer(api, k.backwardWorkspaceBytes(T, c.hq))) {
-                for (int poison : GpuParity.POISONS) {
-                    String pc = ctx + " poison=0x" + Integer.toHexString(poison);
-                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * nq, poison);
-                            DeviceBuffer l = GpuParity.poisoned(api, 4L * T * c.hq, poison);
-                            DeviceBuffer gq = GpuParity.poisoned(api, 2L * nq, poison);
-                            DeviceBuffer gk = GpuParity.poisoned(api, 2L * nk, poison);
-                            DeviceBuffer gv = GpuParity.poisoned(api, 2L * nk, poison)) {
-                        k.forward(dq0, dk0, dv0, packing, cu, c.hq, c.hkv, c.d, o, l);
-                        float[] gotO = GpuParity.download(arena, o, DType.BF16, nq);
-                        collect(failures, () -> checkEmulated("flash out " + pc, wantO, emu.out(), gotO));
-                        collect(failures, () -> GpuParity.assertClose("flash lse " + pc, wantL,
-                                GpuParity.downloadF32(arena, l, T * c.hq), LSE_TOL, 1));
-                        k.backward(dg, dq0, dk0, dv0, o, l, packing, cu, c.hq, c.hkv, c.d, gq, gk, gv, ws);
-                        float[] gotDq = GpuParity.download(arena, gq, DType.BF16, nq);
-                        float[] gotDk = GpuParity.download(arena, gk, DType.BF16, nk);
-                        float[] gotDv = GpuParity.download(arena, gv, DType.BF16, nk);
-                        collect(failures, () -> checkEmulated("flash dq " + pc, wantDq, emu.dq(), gotDq));
-                        collect(failures, () -> checkEmulated("flash dk " + pc, wantDk, emu.dk(), gotDk));
-                        collect(failures, () -> checkEmulated("flash dv " + pc, wantDv, emu.dv(), gotDv));
-                        k.backward(dg, dq0, dk0, dv0, o, l, packing, cu, c.hq, c.hkv, c.d, gq, gk, gv, ws);
-                        float[] againDq = GpuParity.download(arena, gq, DType.BF16, nq);
-                        float[] againDk = GpuParity.download(arena, gk, DType.BF16, nk);
-                        float[] againDv = GpuParity.download(arena, gv, DType.BF16, nk);
-                        collect(failures, () -> GpuParity.assertBits("flash dq run-to-run " + pc, gotDq, againDq));
-                        collect(failures, () -> GpuParity.assertBits("flash dk run-to-run " + pc, gotDk, againDk));
-                        collect(failures, () -> GpuParity.assertBits("flash dv run-to-run " + pc, gotDv, againDv));
+                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k0.upload(packing);
+                    DeviceBuffer ws = new DeviceBuffer(api, k0.backwardWorkspaceBytes(T, c.hq))) {
+                for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
+                    FlashAttentionKernels k = new FlashAttentionKernels(api, version);
+                    for (int poison : GpuParity.POISONS) {
+                        String pc = version + " " + ctx + " poison=0x" + Integer.toHexString(poison);
+                        try {
+                            run(arena, k, c, packing, new Inputs(dq0, dk0, dv0, dg, cu, ws), poison, pc, want, emu, failures);
+                        } catch (RuntimeException e) {
+                            failures.add(pc + ": " + e);
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /** One forward + two backward runs of one version on poisoned outputs; failures are collected. */
+    private record Want(float[] out, float[] lse, float[] dq, float[] dk, float[] dv) {}
+
+    /** q, k, v, dOut (bf16), cu_seqlens and the backward workspace on the device. */
+    private record Inputs(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer dOut, DeviceBuffer cu, DeviceBuffer ws) {}
+
+    private void run(Arena arena, FlashAttentionKernels k, Case c, SequencePacking packing, Inputs in, int poison, String pc,
+            Want want, FlashEmulation emu, List<String> failures) {
+        int T = packing.totalTokens(), nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
+        try (DeviceBuffer o = GpuParity.poisoned(api, 2L * nq, poison);
+                DeviceBuffer l = GpuParity.poisoned(api, 4L * T * c.hq, poison);
+                DeviceBuffer gq = GpuParity.poisoned(api, 2L * nq, poison);
+                DeviceBuffer gk = GpuParity.poisoned(api, 2L * nk, poison);
+                DeviceBuffer gv = GpuParity.poisoned(api, 2L * nk, poison)) {
+            k.forward(in.q(), in.k(), in.v(), packing, in.cu(), c.hq, c.hkv, c.d, o, l);
+            float[] gotO = GpuParity.download(arena, o, DType.BF16, nq);
+            collect(failures, () -> checkEmulated("flash out " + pc, want.out(), emu.out(), gotO));
+            collect(failures, () -> GpuParity.assertClose("flash lse " + pc, want.lse(),
+                    GpuParity.downloadF32(arena, l, T * c.hq), LSE_TOL, 1));
+            k.backward(in.dOut(), in.q(), in.k(), in.v(), o, l, packing, in.cu(), c.hq, c.hkv, c.d, gq, gk, gv, in.ws());
+            float[] gotDq = GpuParity.download(arena, gq, DType.BF16, nq);
+            float[] gotDk = GpuParity.download(arena, gk, DType.BF16, nk);
+            float[] gotDv = GpuParity.download(arena, gv, DType.BF16, nk);
+            collect(failures, () -> checkEmulated("flash dq " + pc, want.dq(), emu.dq(), gotDq));
+            collect(failures, () -> checkEmulated("flash dk " + pc, want.dk(), emu.dk(), gotDk));
+            collect(failures, () -> checkEmulated("flash dv " + pc, want.dv(), emu.dv(), gotDv));
+            k.backward(in.dOut(), in.q(), in.k(), in.v(), o, l, packing, in.cu(), c.hq, c.hkv, c.d, gq, gk, gv, in.ws());
+            float[] againDq = GpuParity.download(arena, gq, DType.BF16, nq);
+            float[] againDk = GpuParity.download(arena, gk, DType.BF16, nk);
+            float[] againDv = GpuParity.download(arena, gv, DType.BF16, nk);
+            collect(failures, () -> GpuParity.assertBits("flash dq run-to-run " + pc, gotDq, againDq));
+            collect(failures, () -> GpuParity.assertBits("flash dk run-to-run " + pc, gotDk, againDk));
+            collect(failures, () -> GpuParity.assertBits("flash dv run-to-run " + pc, gotDv, againDv));
         }
     }
 

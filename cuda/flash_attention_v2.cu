@@ -1,0 +1,483 @@
+// Flash attention v2: the math and the deterministic backward structure of v1
+// (cuda/flash_attention.cu: D pre-pass, one kernel per key tile for dK/dV, one per query tile
+// for dQ, no atomics), rebuilt for throughput (bench/results/flash-attention-plan.md, v2):
+//   - fragments come from shared memory through ldmatrix (x4: four 8×8 matrices per
+//     instruction; .trans for operands read down their columns: V in P·V, K in dS·K, dO and Q
+//     in the dK/dV products) instead of 32- and 16-bit shared loads;
+//   - the streamed tiles (K/V in the forward and dQ kernels, Q/dO with their lse and D in the
+//     dK/dV kernel) are double-buffered with cp.async: tile j + 1 is in flight while tile j is
+//     multiplied;
+//   - 8 warps per block, 16 rows each: 128 query rows per block in the forward and dQ kernels,
+//     128 keys per block in the dK/dV kernel, so each streamed tile serves twice v1's rows;
+//   - a warp skips the tiles that its rows cannot see (above the causal diagonal).
+// Same roundings as v1 (P and dS to bf16 before their products; out, dq, dk, dv once), so
+// FlashEmulation bounds both. The pre-pass also writes lse · log2 e per (head, token) next to
+// D so the dK/dV kernel copies both as contiguous rows.
+#include "flash_attention.cuh"
+#include "flash_mma.cuh"
+
+namespace jlora {
+namespace {
+
+using flash::cp_async16;
+using flash::cp_async4;
+using flash::cp_async_commit;
+using flash::cp_async_wait;
+using flash::ldsm_x4;
+using flash::ldsm_x4_t;
+using flash::mma;
+using flash::pack_bf16;
+using flash::smem_u32;
+
+constexpr int kThreads = 256;  // 8 warps
+constexpr int kPad = 8;        // bf16 per row: rows 16 bytes apart mod 128, conflict-free ldmatrix
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+struct Args {
+    const int32_t* cu;
+    int hq, hkv;
+    float scale_log2;  // 1/sqrt(d) · log2 e
+};
+
+// Rows [r0, r0 + R) of a [.., stride] bf16 matrix into shared memory (pitch D + kPad) with
+// cp.async; rows at or past `valid` become zeros (masked probabilities are exact zeros and
+// must not meet garbage: 0 · NaN = NaN). `src` row 0 must exist (it is the dummy source).
+template <int D, int R>
+__device__ __forceinline__ void tile_async(uint16_t* dst, const uint16_t* src, int64_t stride, int r0, int valid) {
+    constexpr int kChunks = D / 8;
+#pragma unroll
+    for (int c = threadIdx.x; c < R * kChunks; c += kThreads) {
+        const int r = c / kChunks, col = (c % kChunks) * 8;
+        const bool ok = r0 + r < valid;
+        cp_async16(smem_u32(dst + r * (D + kPad) + col), ok ? src + int64_t(r0 + r) * stride + col : src, ok);
+    }
+}
+
+// This lane's ldmatrix row address (shared window, bytes) in a tile of pitch P elements; the
+// fragment loops add compile-time offsets to it, so no per-fragment address is kept live.
+// A operand, 16 rows × 16 columns: matrices (rows 0-7 | 8-15) × (cols 0-7 | 8-15).
+template <int P>
+__device__ __forceinline__ uint32_t a_lane(const uint16_t* tile, int row0) {
+    const int lane = threadIdx.x & 31;
+    return smem_u32(tile + (row0 + (lane & 15)) * P + (lane >> 4) * 8);
+}
+// B operands of two n-tiles whose columns are rows of the stored matrix (K in Q·Kᵀ): rows 0-7
+// with k columns 0-7, 8-15, then rows 8-15 likewise. r[0], r[1]: n-tile 0; r[2], r[3]: n-tile 1.
+template <int P>
+__device__ __forceinline__ uint32_t bt_lane(const uint16_t* tile) {
+    const int lane = threadIdx.x & 31;
+    return smem_u32(tile + ((lane & 7) + (lane >> 4) * 8) * P + ((lane >> 3) & 1) * 8);
+}
+// B operands of two n-tiles read down the stored matrix's columns (V in P·V), with .trans:
+// k rows 0-7 and 8-15 of columns 0-7, then of columns 8-15. r[0], r[1]: n-tile 0; r[2], r[3]: n-tile 1.
+template <int P>
+__device__ __forceinline__ uint32_t bn_lane(const uint16_t* tile) {
+    const int lane = threadIdx.x & 31;
+    return smem_u32(tile + ((lane & 7) + ((lane >> 3) & 1) * 8) * P + (lane >> 4) * 8);
+}
+
+// acc[16 × N] += A[16 × D] · B[N × D]ᵀ; a: a_lane of this warp's rows, b: bt_lane of the B rows.
+template <int D, int N>
+__device__ __forceinline__ void mma_abt(float (&acc)[N / 8][4], uint32_t a, uint32_t b) {
+    constexpr int P = D + kPad;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+        uint32_t af[4];
+        ldsm_x4(af, a + kk * 32);
+#pragma unroll
+        for (int n = 0; n < N / 16; n++) {
+            uint32_t bf[4];
+            ldsm_x4(bf, b + (n * 16 * P + kk * 16) * 2);
+            mma(acc[2 * n], af, bf[0], bf[1]);
+            mma(acc[2 * n + 1], af, bf[2], bf[3]);
+        }
+    }
+}
+
+// acc[16 × D] += X[16 × K] · B[K × D], X in accumulator layout (rounded to bf16 here), b:
+// bn_lane of the B rows (read down their columns).
+template <int D, int K>
+__device__ __forceinline__ void mma_xb(float (&acc)[D / 8][4], const float (&x)[K / 8][4], uint32_t b) {
+    constexpr int P = D + kPad;
+#pragma unroll
+    for (int kk = 0; kk < K / 16; kk++) {
+        uint32_t af[4] = {pack_bf16(x[2 * kk][0], x[2 * kk][1]), pack_bf16(x[2 * kk][2], x[2 * kk][3]),
+                          pack_bf16(x[2 * kk + 1][0], x[2 * kk + 1][1]), pack_bf16(x[2 * kk + 1][2], x[2 * kk + 1][3])};
+#pragma unroll
+        for (int n = 0; n < D / 16; n++) {
+            uint32_t bf[4];
+            ldsm_x4_t(bf, b + (kk * 16 * P + n * 16) * 2);
+            mma(acc[2 * n], af, bf[0], bf[1]);
+            mma(acc[2 * n + 1], af, bf[2], bf[3]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- forward
+
+// One block per (128 query rows, query head, document); warp w owns rows m0 + 16w .. + 15.
+template <int D>
+__global__ void __launch_bounds__(kThreads, 1)  // (256, 2) caps at 128 registers: spills
+fwd_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restrict__ k, const uint16_t* __restrict__ v,
+           uint16_t* __restrict__ o, float* __restrict__ lse) {
+    constexpr int BM = 128, BN = 64, P = D + kPad;
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sK = sQ + BM * P;      // two stages
+    uint16_t* sV = sK + 2 * BN * P;  // two stages
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;  // longest rows first
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (m0 >= len) return;
+    const int kvh = h / (a.hq / a.hkv);
+    const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
+    const uint16_t* qb = q + int64_t(start) * qs + int64_t(h) * D;
+    const uint16_t* kb = k + int64_t(start) * ks + int64_t(kvh) * D;
+    const uint16_t* vb = v + int64_t(start) * ks + int64_t(kvh) * D;
+    const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
+    tile_async<D, BM>(sQ, qb, qs, m0, len);
+    tile_async<D, BN>(sK, kb, ks, 0, len);
+    tile_async<D, BN>(sV, vb, ks, 0, len);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int w0 = m0 + warp * 16;
+    const int row[2] = {w0 + g, w0 + g + 8};
+    const uint32_t aQ = a_lane<P>(sQ, warp * 16), bK = bt_lane<P>(sK), bV = bn_lane<P>(sV);
+    constexpr uint32_t kStage = BN * P * 2;  // bytes
+    float acc[D / 8][4] = {};
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    for (int j = 0; j < tiles; j++) {
+        const int n0 = j * BN, st = j & 1;
+        if (j + 1 < tiles) {
+            tile_async<D, BN>(sK + (st ^ 1) * BN * P, kb, ks, n0 + BN, len);
+            tile_async<D, BN>(sV + (st ^ 1) * BN * P, vb, ks, n0 + BN, len);
+        }
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        if (n0 <= w0 + 15) {  // warp-uniform: some key of the tile is visible to one of its rows
+            float s[BN / 8][4] = {};
+            mma_abt<D, BN>(s, aQ, bK + st * kStage);
+            const bool diagonal = n0 + BN - 1 > w0;
+            float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+            for (int n = 0; n < BN / 8; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int col = n0 + n * 8 + 2 * t + (e & 1), r = e >> 1;
+                    s[n][e] = diagonal && col > row[r] ? -INFINITY : s[n][e] * a.scale_log2;
+                    mx[r] = fmaxf(mx[r], s[n][e]);
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xFFFFFFFFu, mx[r], 1));
+                mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xFFFFFFFFu, mx[r], 2));
+                const float mnew = fmaxf(m[r], mx[r]);
+                const float base = mnew == -INFINITY ? 0.0f : mnew;
+                const float corr = exp2f(m[r] - base);
+                m[r] = mnew;
+                float sum = 0.0f;
+#pragma unroll
+                for (int n = 0; n < BN / 8; n++) {
+                    s[n][2 * r] = exp2f(s[n][2 * r] - base);
+                    s[n][2 * r + 1] = exp2f(s[n][2 * r + 1] - base);
+                    sum += s[n][2 * r] + s[n][2 * r + 1];
+                }
+                l[r] = l[r] * corr + sum;
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    acc[n][2 * r] *= corr;
+                    acc[n][2 * r + 1] *= corr;
+                }
+            }
+            mma_xb<D, BN>(acc, s, bV + st * kStage);
+        }
+        __syncthreads();  // stage st is refilled by the next iteration's prefetch
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        l[r] += __shfl_xor_sync(0xFFFFFFFFu, l[r], 1);
+        l[r] += __shfl_xor_sync(0xFFFFFFFFu, l[r], 2);
+        if (row[r] >= len) continue;
+        const float inv = 1.0f / l[r];
+        uint16_t* orow = o + int64_t(start + row[r]) * qs + int64_t(h) * D + 2 * t;
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            *reinterpret_cast<uint32_t*>(orow + n * 8) = pack_bf16(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
+        }
+        if (t == 0) lse[int64_t(start + row[r]) * a.hq + h] = m[r] * kLn2 + logf(l[r]);
+    }
+}
+
+// ---------------------------------------------------------------- backward
+
+// D[h][t] = dO[t, h, :] · O[t, h, :] and L[h][t] = lse[t, h] · log2 e; D / 8 threads per row,
+// 16-byte loads.
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+bwd_pre_kernel(const uint16_t* __restrict__ dout, const uint16_t* __restrict__ out, const float* __restrict__ lse,
+               int64_t tokens, int hq, float* __restrict__ dvec, float* __restrict__ l2) {
+    constexpr int C = D / 8;
+    const int64_t i = int64_t(blockIdx.x) * kThreads + threadIdx.x, r = i / C;
+    const int c = int(i % C);
+    float s = 0.0f;
+    if (r < tokens * hq) {
+        const uint4 x = *reinterpret_cast<const uint4*>(dout + r * D + c * 8);
+        const uint4 y = *reinterpret_cast<const uint4*>(out + r * D + c * 8);
+        const uint32_t xs[4] = {x.x, x.y, x.z, x.w}, ys[4] = {y.x, y.y, y.z, y.w};
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            s = fmaf(__uint_as_float(xs[e] << 16), __uint_as_float(ys[e] << 16), s);
+            s = fmaf(__uint_as_float(xs[e] & 0xFFFF0000u), __uint_as_float(ys[e] & 0xFFFF0000u), s);
+        }
+    }
+#pragma unroll
+    for (int w = C / 2; w > 0; w >>= 1) s += __shfl_xor_sync(0xFFFFFFFFu, s, w);
+    if (c == 0 && r < tokens * hq) {
+        const int64_t t = r / hq, h = r % hq;
+        dvec[h * tokens + t] = s;
+        l2[h * tokens + t] = lse[r] * kLog2e;
+    }
+}
+
+// Per 128-query tile of one head, 64-key tiles streamed: dQ = scale · Σ dS · K.
+template <int D>
+__global__ void __launch_bounds__(kThreads, 1)
+bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
+              const uint16_t* __restrict__ v, const float* __restrict__ dvec, const float* __restrict__ l2v,
+              int64_t tokens, uint16_t* __restrict__ dq, float scale) {
+    constexpr int BM = 128, BN = 64, P = D + kPad;
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sO = sQ + BM * P;  // dO
+    uint16_t* sK = sO + BM * P;  // two stages
+    uint16_t* sV = sK + 2 * BN * P;
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (m0 >= len) return;
+    const int kvh = h / (a.hq / a.hkv);
+    const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
+    const int64_t qoff = int64_t(start) * qs + int64_t(h) * D, koff = int64_t(start) * ks + int64_t(kvh) * D;
+    const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
+    tile_async<D, BM>(sQ, q + qoff, qs, m0, len);
+    tile_async<D, BM>(sO, dout + qoff, qs, m0, len);
+    tile_async<D, BN>(sK, k + koff, ks, 0, len);
+    tile_async<D, BN>(sV, v + koff, ks, 0, len);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int w0 = m0 + warp * 16;
+    const int row[2] = {w0 + g, w0 + g + 8};
+    float lr[2], dd[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const bool ok = row[r] < len;
+        lr[r] = ok ? l2v[int64_t(h) * tokens + start + row[r]] : 0.0f;
+        dd[r] = ok ? dvec[int64_t(h) * tokens + start + row[r]] : 0.0f;
+    }
+    const uint32_t aQ = a_lane<P>(sQ, warp * 16), aO = a_lane<P>(sO, warp * 16);
+    const uint32_t bK = bt_lane<P>(sK), bV = bt_lane<P>(sV), bKt = bn_lane<P>(sK);
+    constexpr uint32_t kStage = BN * P * 2;  // bytes
+    float acc[D / 8][4] = {};
+    for (int j = 0; j < tiles; j++) {
+        const int n0 = j * BN, st = j & 1;
+        if (j + 1 < tiles) {
+            tile_async<D, BN>(sK + (st ^ 1) * BN * P, k + koff, ks, n0 + BN, len);
+            tile_async<D, BN>(sV + (st ^ 1) * BN * P, v + koff, ks, n0 + BN, len);
+        }
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        if (n0 <= w0 + 15) {
+            float s[BN / 8][4] = {}, dp[BN / 8][4] = {};
+            mma_abt<D, BN>(s, aQ, bK + st * kStage);
+            mma_abt<D, BN>(dp, aO, bV + st * kStage);
+#pragma unroll
+            for (int n = 0; n < BN / 8; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int col = n0 + n * 8 + 2 * t + (e & 1), r = e >> 1;
+                    const float p = col > row[r] ? 0.0f : exp2f(s[n][e] * a.scale_log2 - lr[r]);
+                    s[n][e] = p * (dp[n][e] - dd[r]);  // dS
+                }
+            }
+            mma_xb<D, BN>(acc, s, bKt + st * kStage);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        if (row[r] >= len) continue;
+        uint16_t* drow = dq + int64_t(start + row[r]) * qs + int64_t(h) * D + 2 * t;
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            *reinterpret_cast<uint32_t*>(drow + n * 8) = pack_bf16(acc[n][2 * r] * scale, acc[n][2 * r + 1] * scale);
+        }
+    }
+}
+
+// Per 128-key tile of one kv head: dV = Σ Pᵀ·dO, dK = scale · Σ dSᵀ·Q over every query head of
+// the group and every query tile at or below the diagonal, those (head, tile) pairs streamed
+// through two stages of Q, dO, L, D. Transposed scores (rows = keys): the accumulators are
+// the A operands of Pᵀ·dO and dSᵀ·Q.
+template <int D>
+__global__ void __launch_bounds__(kThreads, 1)
+bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q,
+                const uint16_t* __restrict__ k, const uint16_t* __restrict__ v, const float* __restrict__ dvec,
+                const float* __restrict__ l2v, int64_t tokens, uint16_t* __restrict__ dk, uint16_t* __restrict__ dv,
+                float scale) {
+    constexpr int BN = 128, BQ = D == 128 ? 32 : 64, P = D + kPad;  // BQ 32 at d 128: registers
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sK = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sV = sK + BN * P;
+    uint16_t* sQ = sV + BN * P;      // two stages
+    uint16_t* sO = sQ + 2 * BQ * P;  // two stages
+    float* sL = reinterpret_cast<float*>(sO + 2 * BQ * P);  // two stages
+    float* sD = sL + 2 * BQ;                                // two stages
+    const int b = blockIdx.z, kvh = blockIdx.y, n0 = blockIdx.x * BN;
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (n0 >= len) return;
+    const int group = a.hq / a.hkv;
+    const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
+    const int64_t koff = int64_t(start) * ks + int64_t(kvh) * D;
+    const int mfirst = n0 / BQ * BQ, per_head = (len - mfirst + BQ - 1) / BQ, steps = group * per_head;
+
+    // (head, query tile) of step i, and its copy into stage st.
+    auto issue = [&](int i, int st) {
+        const int h = kvh * group + i / per_head, m0 = mfirst + (i % per_head) * BQ;
+        const int64_t qoff = int64_t(start) * qs + int64_t(h) * D;
+        tile_async<D, BQ>(sQ + st * BQ * P, q + qoff, qs, m0, len);
+        tile_async<D, BQ>(sO + st * BQ * P, dout + qoff, qs, m0, len);
+        for (int c = threadIdx.x; c < 2 * BQ; c += kThreads) {
+            const int r = c % BQ;
+            const bool ok = m0 + r < len;
+            const float* src = (c < BQ ? l2v : dvec) + int64_t(h) * tokens + start + (ok ? m0 + r : 0);
+            cp_async4(smem_u32((c < BQ ? sL : sD) + st * BQ + r), src, ok);
+        }
+    };
+    tile_async<D, BN>(sK, k + koff, ks, n0, len);
+    tile_async<D, BN>(sV, v + koff, ks, n0, len);
+    issue(0, 0);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int w0 = n0 + warp * 16;
+    const int key[2] = {w0 + g, w0 + g + 8};
+    const uint32_t aK = a_lane<P>(sK, warp * 16), aV = a_lane<P>(sV, warp * 16);
+    const uint32_t bQ = bt_lane<P>(sQ), bO = bt_lane<P>(sO), bQt = bn_lane<P>(sQ), bOt = bn_lane<P>(sO);
+    constexpr uint32_t kStage = BQ * P * 2;  // bytes
+    float ak[D / 8][4] = {}, av[D / 8][4] = {};
+    for (int i = 0; i < steps; i++) {
+        const int st = i & 1, m0 = mfirst + (i % per_head) * BQ;
+        if (i + 1 < steps) issue(i + 1, st ^ 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        if (m0 + BQ - 1 >= w0) {  // warp-uniform: some query of the tile sees one of its keys
+            const float* cL = sL + st * BQ;
+            const float* cD = sD + st * BQ;
+            float s[BQ / 8][4] = {}, dp[BQ / 8][4] = {};
+            mma_abt<D, BQ>(s, aK, bQ + st * kStage);   // Sᵀ = K·Qᵀ
+            mma_abt<D, BQ>(dp, aV, bO + st * kStage);  // dPᵀ = V·dOᵀ
+#pragma unroll
+            for (int n = 0; n < BQ / 8; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int c = n * 8 + 2 * t + (e & 1), qi = m0 + c;
+                    const float p = key[e >> 1] > qi || qi >= len ? 0.0f : exp2f(s[n][e] * a.scale_log2 - cL[c]);
+                    s[n][e] = p;
+                    dp[n][e] = p * (dp[n][e] - cD[c]);  // dSᵀ
+                }
+            }
+            mma_xb<D, BQ>(av, s, bOt + st * kStage);
+            mma_xb<D, BQ>(ak, dp, bQt + st * kStage);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        if (key[r] >= len) continue;
+        const int64_t off = int64_t(start + key[r]) * ks + int64_t(kvh) * D + 2 * t;
+#pragma unroll
+        for (int n = 0; n < D / 8; n++) {
+            *reinterpret_cast<uint32_t*>(dk + off + n * 8) = pack_bf16(ak[n][2 * r] * scale, ak[n][2 * r + 1] * scale);
+            *reinterpret_cast<uint32_t*>(dv + off + n * 8) = pack_bf16(av[n][2 * r], av[n][2 * r + 1]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- launchers
+
+template <int D>
+constexpr size_t fwd_smem() { return size_t(128 + 4 * 64) * (D + kPad) * 2; }
+template <int D>
+constexpr size_t dq_smem() { return size_t(2 * 128 + 4 * 64) * (D + kPad) * 2; }
+template <int D>
+constexpr size_t dkdv_smem() {
+    constexpr int BQ = D == 128 ? 32 : 64;
+    return size_t(2 * 128 + 4 * BQ) * (D + kPad) * 2 + 4 * BQ * sizeof(float);
+}
+
+Args args_of(const FlashShape& s) {
+    return Args{s.cu_seqlens, s.hq, s.hkv, float(1.0 / sqrt(double(s.head_dim))) * kLog2e};
+}
+
+template <typename K>
+cudaError_t allow_smem(K kernel, size_t bytes) {
+    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+}
+
+template <int D>
+cudaError_t forward(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v, uint16_t* out,
+                    float* lse, cudaStream_t stream) {
+    cudaError_t err = allow_smem(fwd_kernel<D>, fwd_smem<D>());
+    if (err != cudaSuccess) return err;
+    const dim3 grid(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hq), unsigned(s.batch));
+    fwd_kernel<D><<<grid, kThreads, fwd_smem<D>(), stream>>>(args_of(s), q, k, v, out, lse);
+    return cudaGetLastError();
+}
+
+template <int D>
+cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                     const uint16_t* v, const uint16_t* out, const float* lse, uint16_t* dq, uint16_t* dk, uint16_t* dv,
+                     float* ws, cudaStream_t stream) {
+    const int64_t tokens = s.total_tokens, rows = tokens * s.hq;
+    float* dvec = ws;
+    float* l2 = ws + rows;
+    const int64_t threads = rows * (D / 8);
+    bwd_pre_kernel<D><<<unsigned((threads + kThreads - 1) / kThreads), kThreads, 0, stream>>>(dout, out, lse, tokens,
+                                                                                            s.hq, dvec, l2);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) return err;
+    const Args a = args_of(s);
+    const float scale = float(1.0 / sqrt(double(D)));
+    if ((err = allow_smem(bwd_dq_kernel<D>, dq_smem<D>()))) return err;
+    bwd_dq_kernel<D><<<dim3(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hq), unsigned(s.batch)), kThreads,
+                       dq_smem<D>(), stream>>>(a, dout, q, k, v, dvec, l2, tokens, dq, scale);
+    if ((err = cudaGetLastError())) return err;
+    if ((err = allow_smem(bwd_dkdv_kernel<D>, dkdv_smem<D>()))) return err;
+    bwd_dkdv_kernel<D><<<dim3(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hkv), unsigned(s.batch)), kThreads,
+                         dkdv_smem<D>(), stream>>>(a, dout, q, k, v, dvec, l2, tokens, dk, dv, scale);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t flash_attention_forward_v2(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                       uint16_t* out, float* lse, cudaStream_t stream) {
+    if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
+    return s.head_dim == 64 ? forward<64>(s, q, k, v, out, lse, stream) : forward<128>(s, q, k, v, out, lse, stream);
+}
+
+cudaError_t flash_attention_backward_v2(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
+                                        const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
+                                        uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,
+                                        cudaStream_t stream) {
+    if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
+    return s.head_dim == 64 ? backward<64>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream)
+                            : backward<128>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream);
+}
+
+}  // namespace jlora
