@@ -43,6 +43,9 @@ inline int64_t flash_decode_workspace_floats(int64_t len, int64_t hq, int64_t d)
 }
 cudaError_t flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
                          int head_dim, uint16_t* out, float* lse, float* workspace, cudaStream_t stream);
+// v2: a block per (split, kv head) reads K/V once for the group's query heads; same workspace.
+cudaError_t flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
+                            int head_dim, uint16_t* out, float* lse, float* workspace, cudaStream_t stream);
 
 }  // namespace jlora
 

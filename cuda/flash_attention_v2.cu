@@ -408,6 +408,171 @@ bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __res
     }
 }
 
+// ---------------------------------------------------------------- decode
+
+constexpr int kDecodeTile = 64;   // keys per shared-memory stage
+constexpr int kDecodeHeads = 8;   // query heads per block (one kv head's group, or 8 of it)
+
+// One block per (split of the cache, kv head, chunk of ≤ 8 of its query heads): K/V of the
+// split stream through shared memory in 64-key tiles (cp.async, two stages) and are read once
+// for all the group's query heads (v1 read them once per query head, a warp per key). Per
+// tile: scores by (head, key) threads, the online-softmax update by one warp per head, then
+// o by (head, column pair) threads. Writes (m, l, o[D]) per (split, query head), exp2 domain.
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+decode_split_kernel(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k, const uint16_t* __restrict__ v,
+                    int64_t len, int64_t chunk, int hq, int hkv, float scale_log2, float* __restrict__ part) {
+    constexpr int P = D + kPad, T = kDecodeTile, G = kDecodeHeads;
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sK = reinterpret_cast<uint16_t*>(smem_raw);  // two stages
+    uint16_t* sV = sK + 2 * T * P;                          // two stages
+    float* sQ = reinterpret_cast<float*>(sV + 2 * T * P);   // [G][D], scaled by scale · log2 e
+    float* sP = sQ + G * D;                                 // [G][T]: scores, then probabilities
+    float* sCorr = sP + G * T;                              // [G]
+    const int split = blockIdx.x, group = hq / hkv, chunks = (group + G - 1) / G;
+    const int kvh = blockIdx.y / chunks, h0 = kvh * group + (blockIdx.y % chunks) * G;
+    const int heads = min(G, (kvh + 1) * group - h0);
+    const int64_t c0 = split * chunk, c1 = min(len, c0 + chunk), ks = int64_t(hkv) * D;
+    const uint16_t* kb = k + c0 * ks + int64_t(kvh) * D;
+    const uint16_t* vb = v + c0 * ks + int64_t(kvh) * D;
+    const int keys = int(c1 - c0), tiles = (keys + T - 1) / T;
+    tile_async<D, T>(sK, kb, ks, 0, keys);
+    tile_async<D, T>(sV, vb, ks, 0, keys);
+    cp_async_commit();
+    for (int i = threadIdx.x; i < heads * D; i += kThreads) {
+        sQ[i] = __uint_as_float(uint32_t(q[int64_t(h0) * D + i]) << 16) * scale_log2;
+    }
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float m = -INFINITY, l = 0.0f;  // warp h < heads keeps head h's running max and sum
+    constexpr int kPairs = (G * D / 2 + kThreads - 1) / kThreads;
+    float o[kPairs][2] = {};
+    for (int j = 0; j < tiles; j++) {
+        const int st = j & 1;
+        if (j + 1 < tiles) {
+            tile_async<D, T>(sK + (st ^ 1) * T * P, kb, ks, (j + 1) * T, keys);
+            tile_async<D, T>(sV + (st ^ 1) * T * P, vb, ks, (j + 1) * T, keys);
+        }
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();  // tile j (and sQ) visible; sP free
+        const uint16_t* cK = sK + st * T * P;
+        for (int i = threadIdx.x; i < heads * T; i += kThreads) {
+            const int h = i / T, key = i % T;
+            const float* qh = sQ + h * D;
+            float s = 0.0f;
+#pragma unroll
+            for (int c = 0; c < D; c += 8) {
+                const uint4 kv8 = *reinterpret_cast<const uint4*>(cK + key * P + c);
+                const uint32_t w[4] = {kv8.x, kv8.y, kv8.z, kv8.w};
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    s = fmaf(qh[c + 2 * e], __uint_as_float(w[e] << 16), s);
+                    s = fmaf(qh[c + 2 * e + 1], __uint_as_float(w[e] & 0xFFFF0000u), s);
+                }
+            }
+            sP[h * T + key] = j * T + key < keys ? s : -INFINITY;
+        }
+        __syncthreads();
+        if (warp < heads) {
+            float* ph = sP + warp * T;
+            float x[T / 32], mx = -INFINITY;
+#pragma unroll
+            for (int e = 0; e < T / 32; e++) {
+                x[e] = ph[lane + 32 * e];
+                mx = fmaxf(mx, x[e]);
+            }
+            for (int w = 16; w > 0; w >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, w));
+            const float mnew = fmaxf(m, mx), corr = exp2f(m - mnew);  // key 0 of a tile is always valid
+            float sum = 0.0f;
+#pragma unroll
+            for (int e = 0; e < T / 32; e++) {
+                x[e] = exp2f(x[e] - mnew);
+                sum += x[e];
+                ph[lane + 32 * e] = x[e];
+            }
+            for (int w = 16; w > 0; w >>= 1) sum += __shfl_xor_sync(0xFFFFFFFFu, sum, w);
+            m = mnew;
+            l = l * corr + sum;
+            if (lane == 0) sCorr[warp] = corr;
+        }
+        __syncthreads();
+        const uint16_t* cV = sV + st * T * P;
+#pragma unroll
+        for (int u = 0; u < kPairs; u++) {
+            const int i = threadIdx.x + u * kThreads, h = i / (D / 2), c = 2 * (i % (D / 2));
+            if (h >= heads) continue;
+            const float corr = sCorr[h];
+            float a0 = o[u][0] * corr, a1 = o[u][1] * corr;
+            const float* ph = sP + h * T;
+#pragma unroll 4
+            for (int key = 0; key < T; key += 4) {
+                const float4 p4 = *reinterpret_cast<const float4*>(ph + key);
+                const float pk[4] = {p4.x, p4.y, p4.z, p4.w};
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const uint32_t w = *reinterpret_cast<const uint32_t*>(cV + (key + e) * P + c);
+                    a0 = fmaf(pk[e], __uint_as_float(w << 16), a0);
+                    a1 = fmaf(pk[e], __uint_as_float(w & 0xFFFF0000u), a1);
+                }
+            }
+            o[u][0] = a0;
+            o[u][1] = a1;
+        }
+        __syncthreads();  // stage st and sP are refilled next
+    }
+#pragma unroll
+    for (int u = 0; u < kPairs; u++) {
+        const int i = threadIdx.x + u * kThreads, h = i / (D / 2), c = 2 * (i % (D / 2));
+        if (h >= heads) continue;
+        float* dst = part + (int64_t(split) * hq + h0 + h) * (D + 2);
+        dst[2 + c] = o[u][0];
+        dst[3 + c] = o[u][1];
+    }
+    if (warp < heads && lane == 0) {
+        float* dst = part + (int64_t(split) * hq + h0 + warp) * (D + 2);
+        dst[0] = m;
+        dst[1] = l;
+    }
+}
+
+// out[h] = Σ_s 2^(m_s − M) o_s / Σ_s 2^(m_s − M) l_s over the splits, M = max_s m_s. One block
+// per query head: warp w takes splits w, w + 8, ...; the 8 warp sums are added in warp order.
+template <int D>
+__global__ void __launch_bounds__(kThreads)
+decode_combine_kernel(const float* __restrict__ part, int splits, int hq, uint16_t* __restrict__ out,
+                      float* __restrict__ lse) {
+    constexpr int E = D / 32, W = kThreads / 32;
+    __shared__ float sMax[W], sL[W], sO[W][D];
+    const int h = blockIdx.x, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float mx = -INFINITY;
+    for (int s = threadIdx.x; s < splits; s += kThreads) mx = fmaxf(mx, part[(int64_t(s) * hq + h) * (D + 2)]);
+    for (int w = 16; w > 0; w >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, w));
+    if (lane == 0) sMax[warp] = mx;
+    __syncthreads();
+    mx = sMax[0];
+    for (int w = 1; w < W; w++) mx = fmaxf(mx, sMax[w]);
+    float l = 0.0f, acc[E] = {};
+    for (int s = warp; s < splits; s += W) {
+        const float* p = part + (int64_t(s) * hq + h) * (D + 2);
+        const float wgt = exp2f(p[0] - mx);
+        l = fmaf(p[1], wgt, l);
+#pragma unroll
+        for (int e = 0; e < E; e++) acc[e] = fmaf(p[2 + lane + 32 * e], wgt, acc[e]);
+    }
+    if (lane == 0) sL[warp] = l;
+#pragma unroll
+    for (int e = 0; e < E; e++) sO[warp][lane + 32 * e] = acc[e];
+    __syncthreads();
+    float total = 0.0f;
+    for (int w = 0; w < W; w++) total += sL[w];
+    for (int i = threadIdx.x; i < D; i += kThreads) {
+        float a = 0.0f;
+        for (int w = 0; w < W; w++) a += sO[w][i];
+        out[int64_t(h) * D + i] = static_cast<uint16_t>(f32_to_bf16_bits(a / total));
+    }
+    if (lse && threadIdx.x == 0) lse[h] = mx * kLn2 + logf(total);
+}
+
 // ---------------------------------------------------------------- launchers
 
 template <int D>
@@ -463,7 +628,35 @@ cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* 
     return cudaGetLastError();
 }
 
+template <int D>
+constexpr size_t decode_smem() {
+    return size_t(4) * kDecodeTile * (D + kPad) * 2 + (kDecodeHeads * D + kDecodeHeads * kDecodeTile + kDecodeHeads) * 4;
+}
+
+template <int D>
+cudaError_t decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
+                   uint16_t* out, float* lse, float* part, cudaStream_t stream) {
+    const int splits = flash_decode_splits(len), group = hq / hkv;
+    const int64_t chunk = (len + splits - 1) / splits;
+    const float scale_log2 = float(1.0 / sqrt(double(D))) * kLog2e;
+    cudaError_t err = allow_smem(decode_split_kernel<D>, decode_smem<D>());
+    if (err != cudaSuccess) return err;
+    const dim3 grid(unsigned(splits), unsigned(hkv * ((group + kDecodeHeads - 1) / kDecodeHeads)));
+    decode_split_kernel<D><<<grid, kThreads, decode_smem<D>(), stream>>>(q, k, v, len, chunk, hq, hkv, scale_log2,
+                                                                         part);
+    if ((err = cudaGetLastError())) return err;
+    decode_combine_kernel<D><<<unsigned(hq), kThreads, 0, stream>>>(part, splits, hq, out, lse);
+    return cudaGetLastError();
+}
+
 }  // namespace
+
+cudaError_t flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
+                            int head_dim, uint16_t* out, float* lse, float* workspace, cudaStream_t stream) {
+    if (len == 0) return cudaSuccess;
+    return head_dim == 64 ? decode<64>(q, k, v, len, hq, hkv, out, lse, workspace, stream)
+                          : decode<128>(q, k, v, len, hq, hkv, out, lse, workspace, stream);
+}
 
 cudaError_t flash_attention_forward_v2(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v,
                                        uint16_t* out, float* lse, cudaStream_t stream) {

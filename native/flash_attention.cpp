@@ -58,6 +58,18 @@ int backward(Backward run, const char* fn, const uint16_t* dout, const uint16_t*
     return JL_OK;
 }
 
+using Decode = cudaError_t (*)(const uint16_t*, const uint16_t*, const uint16_t*, int64_t, int, int, int, uint16_t*,
+                               float*, float*, cudaStream_t);
+
+int decode(Decode run, const char* fn, const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len,
+           int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream) {
+    if (const char* why = bad_shape(1, 0, 0, hq, hkv, head_dim)) return fail_shape(fn, why);
+    if (len < 0 || len > 0x7FFFFFFF) return fail_shape(fn, "len must be in [0, 2^31)");
+    if (len > 0 && (!q || !k || !v || !out || !workspace)) return fail_shape(fn, "null pointer");
+    JL_CHECK(run(q, k, v, len, hq, hkv, head_dim, out, lse, workspace, static_cast<cudaStream_t>(stream)));
+    return JL_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -104,12 +116,14 @@ int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_di
 
 int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq, int32_t hkv,
                     int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream) {
-    if (const char* why = bad_shape(1, 0, 0, hq, hkv, head_dim)) return fail_shape("jl_flash_decode", why);
-    if (len < 0 || len > 0x7FFFFFFF) return jlora::fail_argument("jl_flash_decode: len must be in [0, 2^31)");
-    if (len > 0 && (!q || !k || !v || !out || !workspace)) return jlora::fail_argument("jl_flash_decode: null pointer");
-    JL_CHECK(jlora::flash_decode(q, k, v, len, hq, hkv, head_dim, out, lse, workspace,
-                                 static_cast<cudaStream_t>(stream)));
-    return JL_OK;
+    return decode(jlora::flash_decode, "jl_flash_decode", q, k, v, len, hq, hkv, head_dim, out, lse, workspace, stream);
+}
+
+int jl_flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq, int32_t hkv,
+                       int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream) {
+    if (!aligned(k) || !aligned(v)) return fail_shape("jl_flash_decode_v2", "k, v must be 16-byte aligned");
+    return decode(jlora::flash_decode_v2, "jl_flash_decode_v2", q, k, v, len, hq, hkv, head_dim, out, lse, workspace,
+                  stream);
 }
 
 }  // extern "C"

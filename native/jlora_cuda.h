@@ -159,6 +159,9 @@ JL_API int jl_flash_attention_backward_v2(const uint16_t* dout, const uint16_t* 
 JL_API int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_dim);
 JL_API int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
                            int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream);
+JL_API int jl_flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
+                              int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace,
+                              void* stream);
 
 #ifdef __cplusplus
 }

@@ -61,7 +61,7 @@ final class FlashAttentionBench implements GpuBenchmark {
         for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
             table(api, new FlashAttentionKernels(api, version), out, tsv);
         }
-        decode(api, new FlashAttentionKernels(api), out);
+        decode(api, out);
         Path file = resultDir().resolve("flash_attention_jlora.tsv");
         try {
             Files.createDirectories(file.getParent());
@@ -113,12 +113,19 @@ final class FlashAttentionBench implements GpuBenchmark {
      * Batch-1 decode over a KV cache: GB/s counting the K and V cache read once (2 · len · Hkv ·
      * D · 2 bytes; q, out and the split partials are negligible), the bound being HBM bandwidth.
      */
-    private static void decode(CudaApi api, FlashAttentionKernels fa, PrintStream out) {
+    private static void decode(CudaApi api, PrintStream out) {
         out.println();
         out.println("decode (one query token, split-K over the cache), median of " + TIMED + " after " + WARMUP + " warm-ups:");
         out.println();
-        out.println("| cache len | d | Hq:Hkv | µs | GB/s (K + V read once) |");
-        out.println("|---:|---:|---|---:|---:|");
+        out.println("| version | cache len | d | Hq:Hkv | µs | GB/s (K + V read once) |");
+        out.println("|---|---:|---:|---|---:|---:|");
+        for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
+            decodeRows(api, new FlashAttentionKernels(api, version), out);
+        }
+    }
+
+    private static void decodeRows(CudaApi api, FlashAttentionKernels fa, PrintStream out) {
+        String ver = fa.version().name().toLowerCase(Locale.ROOT);
         for (int[] h : HEADS) {
             int d = h[0], hq = h[1], hkv = h[2];
             for (int len : new int[] {1024, 4096, 16384, 65536}) {
@@ -127,7 +134,7 @@ final class FlashAttentionBench implements GpuBenchmark {
                         DeviceBuffer v = random(api, nk); DeviceBuffer o = new DeviceBuffer(api, 2L * hq * d);
                         DeviceBuffer ws = new DeviceBuffer(api, fa.decodeWorkspaceBytes(len, hq, d))) {
                     double ms = medianMs(api, () -> fa.decode(q, k, v, len, hq, hkv, d, o, null, ws));
-                    out.printf(Locale.ROOT, "| %d | %d | %d:%d | %.1f | %.0f |%n", len, d, hq, hkv, ms * 1e3,
+                    out.printf(Locale.ROOT, "| %s | %d | %d | %d:%d | %.1f | %.0f |%n", ver, len, d, hq, hkv, ms * 1e3,
                             4.0 * nk / (ms * 1e6));
                 }
             }

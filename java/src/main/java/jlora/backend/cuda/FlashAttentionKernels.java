@@ -17,15 +17,18 @@ import java.lang.invoke.MethodHandle;
  * {@code jlora.backend.cpu.CpuAttention} (scale 1/√headDim); documents of a packed batch are
  * given as {@link SequencePacking} (uploaded with {@link #upload}). The backward is deterministic.
  * {@link #decode} is one query token against a KV cache, split across blocks.
- * <p>{@link Version} picks the forward / backward kernels; both compute the same function with
+ * <p>{@link Version} picks the forward / backward / decode kernels; both compute the same function with
  * the same bf16 roundings (bench/results/flash-attention-plan.md records each one's speed).
  */
 public final class FlashAttentionKernels {
-    /** Kernel generations of the forward and backward (decode is shared). */
+    /** Kernel generations. */
     public enum Version {
-        /** cuda/flash_attention.cu: 4-warp blocks, 32/16-bit shared loads, no pipelining. */
+        /** cuda/flash_attention.cu: 4-warp blocks, 32/16-bit shared loads, no pipelining; decode a warp per key. */
         V1(""),
-        /** cuda/flash_attention_v2.cu: 8-warp blocks, ldmatrix, cp.async double buffering. */
+        /**
+         * cuda/flash_attention_v2.cu: 8-warp blocks, ldmatrix, cp.async double buffering; decode
+         * reads each kv head's cache once for its query heads (k, v 16-byte aligned).
+         */
         V2("_v2");
 
         private final String suffix;
@@ -37,7 +40,7 @@ public final class FlashAttentionKernels {
 
     private final CudaApi api;
     private final Version version;
-    private final String forwardName, backwardName;
+    private final String forwardName, backwardName, decodeName;
     private final MethodHandle forward, backward, backwardWorkspace, decode, decodeWorkspace;
 
     /** The V1 kernels (the ones that have passed GPU parity so far). */
@@ -50,6 +53,7 @@ public final class FlashAttentionKernels {
         this.version = version;
         forwardName = "jl_flash_attention_forward" + version.suffix;
         backwardName = "jl_flash_attention_backward" + version.suffix;
+        decodeName = "jl_flash_decode" + version.suffix;
         forward = api.bindStatus(forwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         backward = api.bindStatus(backwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
@@ -57,7 +61,7 @@ public final class FlashAttentionKernels {
                 ADDRESS);
         backwardWorkspace = api.bind("jl_flash_attention_backward_workspace_bytes",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT));
-        decode = api.bindStatus("jl_flash_decode", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
+        decode = api.bindStatus(decodeName, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         decodeWorkspace = api.bind("jl_flash_decode_workspace_bytes",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
@@ -125,7 +129,7 @@ public final class FlashAttentionKernels {
         MemorySegment qs = q.at(0, 2L * hq * headDim), ks = kCache.at(0, kb), vs = vCache.at(0, kb);
         MemorySegment os = out.at(0, 2L * hq * headDim), ls = lse == null ? MemorySegment.NULL : lse.at(0, 4L * hq);
         MemorySegment ws = workspace.at(0, decodeWorkspaceBytes(len, hq, headDim));
-        api.run("jl_flash_decode", () -> (int) decode.invokeExact(qs, ks, vs, len, hq, hkv, headDim, os, ls, ws,
+        api.run(decodeName, () -> (int) decode.invokeExact(qs, ks, vs, len, hq, hkv, headDim, os, ls, ws,
                 MemorySegment.NULL));
     }
 }

@@ -163,16 +163,21 @@ class FlashAttentionKernelsTest {
     void decodeMatchesLastRowOfCpuAttention() {
         long seed = System.nanoTime();
         SplittableRandom r = new SplittableRandom(seed);
-        // cache lengths: one key; within one split (256 keys); several splits with a ragged last one
-        int[][] shapes = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128}};
-        for (int[] s : shapes) checkDecode(seed, r, s[0], s[1], s[2], s[3]);
+        // cache lengths: one key; within one split (256 keys); several splits with a ragged last
+        // one; GQA 16:1 (v2 splits a group into blocks of 8 query heads) and 7:1
+        int[][] shapes = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128}, {600, 16, 1, 64},
+            {520, 28, 4, 128}};
+        List<String> failures = new ArrayList<>();
+        for (int[] s : shapes) checkDecode(seed, r, s[0], s[1], s[2], s[3], failures);
+        if (!failures.isEmpty()) {
+            throw new AssertionError(failures.size() + " failure(s):\n  " + String.join("\n  ", failures));
+        }
     }
 
-    private void checkDecode(long seed, SplittableRandom r, int T, int hq, int hkv, int d) {
+    private void checkDecode(long seed, SplittableRandom r, int T, int hq, int hkv, int d, List<String> failures) {
         String ctx = "seed=" + seed + " len=" + T + " hq=" + hq + " hkv=" + hkv + " d=" + d;
         int nq = T * hq * d, nk = T * hkv * d, row = hq * d;
         CpuBackend cpu = new CpuBackend();
-        FlashAttentionKernels k = new FlashAttentionKernels(api);
         try (Arena arena = Arena.ofShared()) {
             float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
             float[] v = bf16(GpuParity.gaussian(r, nk, 1.0));
@@ -182,15 +187,22 @@ class FlashAttentionKernelsTest {
             float[] wantO = Arrays.copyOfRange(ot.toFloatArray(), nq - row, nq);
             float[] wantL = Arrays.copyOfRange(lt.toFloatArray(), (T - 1) * hq, T * hq);
             float[] last = Arrays.copyOfRange(q, nq - row, nq);
-            try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
-                    DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
-                for (int poison : GpuParity.POISONS) {
-                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
-                            DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
-                        String pc = ctx + " poison=0x" + Integer.toHexString(poison);
-                        k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
-                        GpuParity.assertClose("decode out " + pc, wantO, GpuParity.download(arena, o, DType.BF16, row), OUT_TOL, rms(wantO));
-                        GpuParity.assertClose("decode lse " + pc, wantL, GpuParity.downloadF32(arena, l, hq), LSE_TOL, 1);
+            for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
+                FlashAttentionKernels k = new FlashAttentionKernels(api, version);
+                try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
+                        DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
+                    for (int poison : GpuParity.POISONS) {
+                        String pc = version + " " + ctx + " poison=0x" + Integer.toHexString(poison);
+                        try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
+                                DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
+                            k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
+                            float[] gotO = GpuParity.download(arena, o, DType.BF16, row);
+                            float[] gotL = GpuParity.downloadF32(arena, l, hq);
+                            collect(failures, () -> GpuParity.assertClose("decode out " + pc, wantO, gotO, OUT_TOL, rms(wantO)));
+                            collect(failures, () -> GpuParity.assertClose("decode lse " + pc, wantL, gotL, LSE_TOL, 1));
+                        } catch (RuntimeException e) {
+                            failures.add(pc + ": " + e);
+                        }
                     }
                 }
             }
