@@ -10,7 +10,8 @@ import jlora.tensor.DType;
 import jlora.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * cuda/flash_attention.cu against {@link CpuBackend#attention} / {@link CpuBackend#attentionBackward}
@@ -51,8 +52,9 @@ class FlashAttentionKernelsTest {
         }
     }
 
-    @Test
-    void forwardAndBackwardMatchCpu() {
+    @ParameterizedTest
+    @EnumSource(FlashAttentionKernels.Version.class)  // in order: a broken v2 cannot take v1's results with it
+    void forwardAndBackwardMatchCpu(FlashAttentionKernels.Version version) {
         long seed = System.nanoTime();
         SplittableRandom r = new SplittableRandom(seed);
         Case[] cases = {
@@ -67,7 +69,7 @@ class FlashAttentionKernelsTest {
         List<String> failures = new ArrayList<>();
         for (Case c : cases) {
             try {
-                check(seed, r, c, failures);
+                check(seed, r, c, version, failures);
             } catch (RuntimeException | AssertionError e) {
                 failures.add("seed=" + seed + " " + c + ": " + e);
             }
@@ -83,8 +85,8 @@ class FlashAttentionKernelsTest {
         return Math.sqrt(s / Math.max(1, v.length));
     }
 
-    private void check(long seed, SplittableRandom r, Case c, List<String> failures) {
-        String ctx = "seed=" + seed + " " + c;
+    private void check(long seed, SplittableRandom r, Case c, FlashAttentionKernels.Version version, List<String> failures) {
+        String ctx = version + " seed=" + seed + " " + c;
         int[] ids = new int[Arrays.stream(c.docs).sum()];
         for (int b = 0, t = 0; b < c.docs.length; b++) for (int i = 0; i < c.docs[b]; i++) ids[t++] = b;
         int T = ids.length, nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
@@ -104,31 +106,28 @@ class FlashAttentionKernelsTest {
             Want want = new Want(ot.toFloatArray(), lt.toFloatArray(), dqt.toFloatArray(), dkt.toFloatArray(), dvt.toFloatArray());
             FlashEmulation emu = FlashEmulation.run(packing.cuSeqlens(), c.hq, c.hkv, c.d, q, kk, v, g);
 
-            FlashAttentionKernels k0 = new FlashAttentionKernels(api);
+            FlashAttentionKernels k = new FlashAttentionKernels(api, version);
             try (DeviceBuffer dq0 = up(arena, q, nq); DeviceBuffer dk0 = up(arena, kk, nk); DeviceBuffer dv0 = up(arena, v, nk);
-                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k0.upload(packing);
-                    DeviceBuffer ws = new DeviceBuffer(api, k0.backwardWorkspaceBytes(T, c.hq))) {
-                for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
-                    FlashAttentionKernels k = new FlashAttentionKernels(api, version);
-                    for (int poison : GpuParity.POISONS) {
-                        String pc = version + " " + ctx + " poison=0x" + Integer.toHexString(poison);
-                        try {
-                            run(arena, k, c, packing, new Inputs(dq0, dk0, dv0, dg, cu, ws), poison, pc, want, emu, failures);
-                        } catch (RuntimeException e) {
-                            failures.add(pc + ": " + e);
-                        }
+                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k.upload(packing);
+                    DeviceBuffer ws = new DeviceBuffer(api, k.backwardWorkspaceBytes(T, c.hq))) {
+                for (int poison : GpuParity.POISONS) {
+                    String pc = ctx + " poison=0x" + Integer.toHexString(poison);
+                    try {
+                        run(arena, k, c, packing, new Inputs(dq0, dk0, dv0, dg, cu, ws), poison, pc, want, emu, failures);
+                    } catch (RuntimeException e) {
+                        failures.add(pc + ": " + e);
                     }
                 }
             }
         }
     }
 
-    /** One forward + two backward runs of one version on poisoned outputs; failures are collected. */
     private record Want(float[] out, float[] lse, float[] dq, float[] dk, float[] dv) {}
 
     /** q, k, v, dOut (bf16), cu_seqlens and the backward workspace on the device. */
     private record Inputs(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer dOut, DeviceBuffer cu, DeviceBuffer ws) {}
 
+    /** One forward + two backward runs on poisoned outputs; failures are collected. */
     private void run(Arena arena, FlashAttentionKernels k, Case c, SequencePacking packing, Inputs in, int poison, String pc,
             Want want, FlashEmulation emu, List<String> failures) {
         int T = packing.totalTokens(), nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
@@ -159,8 +158,9 @@ class FlashAttentionKernelsTest {
         }
     }
 
-    @Test
-    void decodeMatchesLastRowOfCpuAttention() {
+    @ParameterizedTest
+    @EnumSource(FlashAttentionKernels.Version.class)
+    void decodeMatchesLastRowOfCpuAttention(FlashAttentionKernels.Version version) {
         long seed = System.nanoTime();
         SplittableRandom r = new SplittableRandom(seed);
         // cache lengths: one key; within one split (256 keys); several splits with a ragged last
@@ -168,14 +168,15 @@ class FlashAttentionKernelsTest {
         int[][] shapes = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128}, {600, 16, 1, 64},
             {520, 28, 4, 128}};
         List<String> failures = new ArrayList<>();
-        for (int[] s : shapes) checkDecode(seed, r, s[0], s[1], s[2], s[3], failures);
+        for (int[] s : shapes) checkDecode(seed, r, version, s[0], s[1], s[2], s[3], failures);
         if (!failures.isEmpty()) {
             throw new AssertionError(failures.size() + " failure(s):\n  " + String.join("\n  ", failures));
         }
     }
 
-    private void checkDecode(long seed, SplittableRandom r, int T, int hq, int hkv, int d, List<String> failures) {
-        String ctx = "seed=" + seed + " len=" + T + " hq=" + hq + " hkv=" + hkv + " d=" + d;
+    private void checkDecode(long seed, SplittableRandom r, FlashAttentionKernels.Version version, int T, int hq, int hkv,
+            int d, List<String> failures) {
+        String ctx = version + " seed=" + seed + " len=" + T + " hq=" + hq + " hkv=" + hkv + " d=" + d;
         int nq = T * hq * d, nk = T * hkv * d, row = hq * d;
         CpuBackend cpu = new CpuBackend();
         try (Arena arena = Arena.ofShared()) {
@@ -187,22 +188,20 @@ class FlashAttentionKernelsTest {
             float[] wantO = Arrays.copyOfRange(ot.toFloatArray(), nq - row, nq);
             float[] wantL = Arrays.copyOfRange(lt.toFloatArray(), (T - 1) * hq, T * hq);
             float[] last = Arrays.copyOfRange(q, nq - row, nq);
-            for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
-                FlashAttentionKernels k = new FlashAttentionKernels(api, version);
-                try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
-                        DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
-                    for (int poison : GpuParity.POISONS) {
-                        String pc = version + " " + ctx + " poison=0x" + Integer.toHexString(poison);
-                        try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
-                                DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
-                            k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
-                            float[] gotO = GpuParity.download(arena, o, DType.BF16, row);
-                            float[] gotL = GpuParity.downloadF32(arena, l, hq);
-                            collect(failures, () -> GpuParity.assertClose("decode out " + pc, wantO, gotO, OUT_TOL, rms(wantO)));
-                            collect(failures, () -> GpuParity.assertClose("decode lse " + pc, wantL, gotL, LSE_TOL, 1));
-                        } catch (RuntimeException e) {
-                            failures.add(pc + ": " + e);
-                        }
+            FlashAttentionKernels k = new FlashAttentionKernels(api, version);
+            try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
+                    DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
+                for (int poison : GpuParity.POISONS) {
+                    String pc = ctx + " poison=0x" + Integer.toHexString(poison);
+                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
+                            DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
+                        k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
+                        float[] gotO = GpuParity.download(arena, o, DType.BF16, row);
+                        float[] gotL = GpuParity.downloadF32(arena, l, hq);
+                        collect(failures, () -> GpuParity.assertClose("decode out " + pc, wantO, gotO, OUT_TOL, rms(wantO)));
+                        collect(failures, () -> GpuParity.assertClose("decode lse " + pc, wantL, gotL, LSE_TOL, 1));
+                    } catch (RuntimeException e) {
+                        failures.add(pc + ": " + e);
                     }
                 }
             }
