@@ -30,6 +30,9 @@ cudaError_t flash_attention_backward(const FlashShape& s, const uint16_t* dout, 
 // 8-warp blocks.
 cudaError_t flash_attention_forward_v2(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v,
                                        uint16_t* out, float* lse, cudaStream_t stream);
+// v3: v2 with the forward's warps owning 32 rows (two m16 tiles) each.
+cudaError_t flash_attention_forward_v3(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                       uint16_t* out, float* lse, cudaStream_t stream);
 cudaError_t flash_attention_backward_v2(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
                                         const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
                                         uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,

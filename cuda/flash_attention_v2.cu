@@ -43,11 +43,11 @@ struct Args {
 // Rows [r0, r0 + R) of a [.., stride] bf16 matrix into shared memory (pitch D + kPad) with
 // cp.async; rows at or past `valid` become zeros (masked probabilities are exact zeros and
 // must not meet garbage: 0 · NaN = NaN). `src` row 0 must exist (it is the dummy source).
-template <int D, int R>
+template <int D, int R, int NT = kThreads>
 __device__ __forceinline__ void tile_async(uint16_t* dst, const uint16_t* src, int64_t stride, int r0, int valid) {
     constexpr int kChunks = D / 8;
 #pragma unroll
-    for (int c = threadIdx.x; c < R * kChunks; c += kThreads) {
+    for (int c = threadIdx.x; c < R * kChunks; c += NT) {
         const int r = c / kChunks, col = (c % kChunks) * 8;
         const bool ok = r0 + r < valid;
         cp_async16(smem_u32(dst + r * (D + kPad) + col), ok ? src + int64_t(r0 + r) * stride + col : src, ok);
@@ -208,6 +208,162 @@ fwd_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restrict__ 
             *reinterpret_cast<uint32_t*>(orow + n * 8) = pack_bf16(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
         }
         if (t == 0) lse[int64_t(start + row[r]) * a.hq + h] = m[r] * kLn2 + logf(l[r]);
+    }
+}
+
+// The forward with 4 warps of 32 rows (two m16 tiles) per 128-row block (version 3): every
+// K and V fragment loaded from shared memory feeds both tiles, so the shared-memory traffic
+// per mma falls from 2.25 to ~1.4 wavefronts (FlashAttention-2's own warp shape), at the
+// price of twice the accumulator registers per thread.
+template <int D>
+__global__ void __launch_bounds__(128, 1)
+fwd_wide_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
+                const uint16_t* __restrict__ v, uint16_t* __restrict__ o, float* __restrict__ lse) {
+    constexpr int NT = 128, RM = 2, BM = 128, BN = 64, P = D + kPad;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    // sm_80 at d 128 would spill 4 bytes at 255 registers; the launcher never runs it there.
+    if constexpr (D == 128) {
+        __trap();
+    } else
+#endif
+    {
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sK = sQ + BM * P;      // two stages
+    uint16_t* sV = sK + 2 * BN * P;  // two stages
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;  // longest rows first
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (m0 >= len) return;
+    const int kvh = h / (a.hq / a.hkv);
+    const int qs = a.hq * D, ks = a.hkv * D;  // < 2^23 (hq <= 65535)
+    const uint16_t* qb = q + int64_t(start) * qs + h * D;
+    // K/V rows are addressed from the kernel parameters at each prefetch: no 64-bit pointer
+    // stays live across the loop (this kernel sits at the 255-register limit at d 128).
+#define JL_KB (k + int64_t(start) * ks + kvh * D)
+#define JL_VB (v + int64_t(start) * ks + kvh * D)
+    const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
+    tile_async<D, BM, NT>(sQ, qb, qs, m0, len);
+    tile_async<D, BN, NT>(sK, JL_KB, ks, 0, len);
+    tile_async<D, BN, NT>(sV, JL_VB, ks, 0, len);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int w0 = m0 + warp * 32;
+    const uint32_t aQ = a_lane<P>(sQ, warp * 32), bK = bt_lane<P>(sK), bV = bn_lane<P>(sV);
+    constexpr uint32_t kStage = BN * P * 2;  // bytes
+    float acc[RM][D / 8][4] = {};
+    float m[RM][2], l[RM][2];
+#pragma unroll
+    for (int r = 0; r < RM; r++) m[r][0] = m[r][1] = -INFINITY, l[r][0] = l[r][1] = 0.0f;
+    for (int j = 0; j < tiles; j++) {
+        const int n0 = j * BN, st = j & 1;
+        if (j + 1 < tiles) {
+            tile_async<D, BN, NT>(sK + (st ^ 1) * BN * P, JL_KB, ks, n0 + BN, len);
+            tile_async<D, BN, NT>(sV + (st ^ 1) * BN * P, JL_VB, ks, n0 + BN, len);
+        }
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        if (n0 <= w0 + 31) {  // warp-uniform: some key of the tile is visible to one of its rows
+            float s[RM][BN / 8][4] = {};
+#pragma unroll
+            for (int kk = 0; kk < D / 16; kk++) {
+                uint32_t af[RM][4];
+#pragma unroll
+                for (int r = 0; r < RM; r++) ldsm_x4(af[r], aQ + (r * 16 * P + kk * 16) * 2);
+#pragma unroll
+                for (int n = 0; n < BN / 16; n++) {
+                    uint32_t bf[4];
+                    ldsm_x4(bf, bK + st * kStage + (n * 16 * P + kk * 16) * 2);
+#pragma unroll
+                    for (int r = 0; r < RM; r++) {
+                        mma(s[r][2 * n], af[r], bf[0], bf[1]);
+                        mma(s[r][2 * n + 1], af[r], bf[2], bf[3]);
+                    }
+                }
+            }
+            const bool diagonal = n0 + BN - 1 > w0;
+#pragma unroll
+            for (int r = 0; r < RM; r++) {
+                const int row[2] = {w0 + r * 16 + g, w0 + r * 16 + g + 8};
+                float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+                for (int n = 0; n < BN / 8; n++) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int col = n0 + n * 8 + 2 * t + (e & 1), h2 = e >> 1;
+                        s[r][n][e] = diagonal && col > row[h2] ? -INFINITY : s[r][n][e] * a.scale_log2;
+                        mx[h2] = fmaxf(mx[h2], s[r][n][e]);
+                    }
+                }
+#pragma unroll
+                for (int h2 = 0; h2 < 2; h2++) {
+                    mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xFFFFFFFFu, mx[h2], 1));
+                    mx[h2] = fmaxf(mx[h2], __shfl_xor_sync(0xFFFFFFFFu, mx[h2], 2));
+                    const float mnew = fmaxf(m[r][h2], mx[h2]);
+                    const float base = mnew == -INFINITY ? 0.0f : mnew;
+                    const float corr = exp2f(m[r][h2] - base);
+                    m[r][h2] = mnew;
+                    float sum = 0.0f;
+#pragma unroll
+                    for (int n = 0; n < BN / 8; n++) {
+                        s[r][n][2 * h2] = exp2f(s[r][n][2 * h2] - base);
+                        s[r][n][2 * h2 + 1] = exp2f(s[r][n][2 * h2 + 1] - base);
+                        sum += s[r][n][2 * h2] + s[r][n][2 * h2 + 1];
+                    }
+                    l[r][h2] = l[r][h2] * corr + sum;
+#pragma unroll
+                    for (int n = 0; n < D / 8; n++) {
+                        acc[r][n][2 * h2] *= corr;
+                        acc[r][n][2 * h2 + 1] *= corr;
+                    }
+                }
+            }
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; kk++) {
+                uint32_t af[RM][4];
+#pragma unroll
+                for (int r = 0; r < RM; r++) {
+                    af[r][0] = pack_bf16(s[r][2 * kk][0], s[r][2 * kk][1]);
+                    af[r][1] = pack_bf16(s[r][2 * kk][2], s[r][2 * kk][3]);
+                    af[r][2] = pack_bf16(s[r][2 * kk + 1][0], s[r][2 * kk + 1][1]);
+                    af[r][3] = pack_bf16(s[r][2 * kk + 1][2], s[r][2 * kk + 1][3]);
+                }
+#pragma unroll
+                for (int n = 0; n < D / 16; n++) {
+                    uint32_t bf[4];
+                    ldsm_x4_t(bf, bV + st * kStage + (kk * 16 * P + n * 16) * 2);
+#pragma unroll
+                    for (int r = 0; r < RM; r++) {  // wide PV
+                        mma(acc[r][2 * n], af[r], bf[0], bf[1]);
+                        mma(acc[r][2 * n + 1], af[r], bf[2], bf[3]);
+                    }
+                }
+            }
+        }
+        __syncthreads();  // stage st is refilled by the next iteration's prefetch
+    }
+#pragma unroll
+    for (int r = 0; r < RM; r++) {
+#pragma unroll
+        for (int h2 = 0; h2 < 2; h2++) {
+            const int row = w0 + r * 16 + g + 8 * h2;
+            float sum = l[r][h2];
+            sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
+            sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
+            if (row >= len) continue;
+            const float inv = 1.0f / sum;
+            uint16_t* orow = o + int64_t(start + row) * qs + int64_t(h) * D + 2 * t;
+#pragma unroll
+            for (int n = 0; n < D / 8; n++) {
+                *reinterpret_cast<uint32_t*>(orow + n * 8) =
+                    pack_bf16(acc[r][n][2 * h2] * inv, acc[r][n][2 * h2 + 1] * inv);
+            }
+            if (t == 0) lse[int64_t(start + row) * a.hq + h] = m[r][h2] * kLn2 + logf(sum);
+        }
+    }
+#undef JL_KB
+#undef JL_VB
     }
 }
 
@@ -605,6 +761,23 @@ cudaError_t forward(const FlashShape& s, const uint16_t* q, const uint16_t* k, c
 }
 
 template <int D>
+cudaError_t forward_wide(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v, uint16_t* out,
+                         float* lse, cudaStream_t stream) {
+    if (D == 128) {  // compiled for sm_90a only (see fwd_wide_kernel): older GPUs take v2's forward
+        int dev = 0, major = 0;
+        cudaError_t e = cudaGetDevice(&dev);
+        if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+        if (e != cudaSuccess) return e;
+        if (major < 9) return forward<D>(s, q, k, v, out, lse, stream);
+    }
+    cudaError_t err = allow_smem(fwd_wide_kernel<D>, fwd_smem<D>());
+    if (err != cudaSuccess) return err;
+    const dim3 grid(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hq), unsigned(s.batch));
+    fwd_wide_kernel<D><<<grid, 128, fwd_smem<D>(), stream>>>(args_of(s), q, k, v, out, lse);
+    return cudaGetLastError();
+}
+
+template <int D>
 cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* q, const uint16_t* k,
                      const uint16_t* v, const uint16_t* out, const float* lse, uint16_t* dq, uint16_t* dk, uint16_t* dv,
                      float* ws, cudaStream_t stream) {
@@ -662,6 +835,13 @@ cudaError_t flash_attention_forward_v2(const FlashShape& s, const uint16_t* q, c
                                        uint16_t* out, float* lse, cudaStream_t stream) {
     if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
     return s.head_dim == 64 ? forward<64>(s, q, k, v, out, lse, stream) : forward<128>(s, q, k, v, out, lse, stream);
+}
+
+cudaError_t flash_attention_forward_v3(const FlashShape& s, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                       uint16_t* out, float* lse, cudaStream_t stream) {
+    if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
+    return s.head_dim == 64 ? forward_wide<64>(s, q, k, v, out, lse, stream)
+                            : forward_wide<128>(s, q, k, v, out, lse, stream);
 }
 
 cudaError_t flash_attention_backward_v2(const FlashShape& s, const uint16_t* dout, const uint16_t* q,

@@ -88,6 +88,13 @@ int jl_flash_attention_forward_v2(const uint16_t* q, const uint16_t* k, const ui
                    max_seqlen, total_tokens, hq, hkv, head_dim, out, lse, stream);
 }
 
+int jl_flash_attention_forward_v3(const uint16_t* q, const uint16_t* k, const uint16_t* v, const int32_t* cu_seqlens,
+                                  int32_t batch, int32_t max_seqlen, int64_t total_tokens, int32_t hq, int32_t hkv,
+                                  int32_t head_dim, uint16_t* out, float* lse, void* stream) {
+    return forward(jlora::flash_attention_forward_v3, "jl_flash_attention_forward_v3", q, k, v, cu_seqlens, batch,
+                   max_seqlen, total_tokens, hq, hkv, head_dim, out, lse, stream);
+}
+
 int64_t jl_flash_attention_backward_workspace_bytes(int64_t total_tokens, int32_t hq) {
     if (total_tokens < 0 || hq <= 0) return -1;
     return 4 * jlora::flash_backward_workspace_floats(total_tokens, hq);

@@ -24,17 +24,21 @@ public final class FlashAttentionKernels {
     /** Kernel generations. */
     public enum Version {
         /** cuda/flash_attention.cu: 4-warp blocks, 32/16-bit shared loads, no pipelining; decode a warp per key. */
-        V1(""),
+        V1("", "", ""),
         /**
          * cuda/flash_attention_v2.cu: 8-warp blocks, ldmatrix, cp.async double buffering; decode
          * reads each kv head's cache once for its query heads (k, v 16-byte aligned).
          */
-        V2("_v2");
+        V2("_v2", "_v2", "_v2"),
+        /** V2 with forward warps of 32 rows (two m16 tiles: each K/V fragment feeds both). */
+        V3("_v3", "_v2", "_v2");
 
-        private final String suffix;
+        private final String forward, backward, decode;
 
-        Version(String suffix) {
-            this.suffix = suffix;
+        Version(String forward, String backward, String decode) {
+            this.forward = forward;
+            this.backward = backward;
+            this.decode = decode;
         }
     }
 
@@ -51,9 +55,9 @@ public final class FlashAttentionKernels {
     public FlashAttentionKernels(CudaApi api, Version version) {
         this.api = api;
         this.version = version;
-        forwardName = "jl_flash_attention_forward" + version.suffix;
-        backwardName = "jl_flash_attention_backward" + version.suffix;
-        decodeName = "jl_flash_decode" + version.suffix;
+        forwardName = "jl_flash_attention_forward" + version.forward;
+        backwardName = "jl_flash_attention_backward" + version.backward;
+        decodeName = "jl_flash_decode" + version.decode;
         forward = api.bindStatus(forwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         backward = api.bindStatus(backwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
@@ -69,6 +73,11 @@ public final class FlashAttentionKernels {
 
     public Version version() {
         return version;
+    }
+
+    /** The native decode entry point this version uses (several versions share one). */
+    public String decodeFunction() {
+        return decodeName;
     }
 
     /** The packing's cu_seqlens as a device i32 buffer; the caller closes it. */

@@ -38,7 +38,9 @@ class FlashAttentionArgumentsTest {
 
     @Test
     void forwardRefusesBadShapesAndPointers() {
-        for (String fn : new String[] {"jl_flash_attention_forward", "jl_flash_attention_forward_v2"}) forwardChecks(fn);
+        for (String fn : new String[] {"jl_flash_attention_forward", "jl_flash_attention_forward_v2", "jl_flash_attention_forward_v3"}) {
+            forwardChecks(fn);
+        }
     }
 
     private void forwardChecks(String fn) {
