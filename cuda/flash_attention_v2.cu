@@ -564,6 +564,277 @@ bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __res
     }
 }
 
+// ---------------------------------------------------------------- backward v4: 2-D warp tiles
+
+// acc[RM][N/8][4] += A[RM·16 × K] · B[N × K]ᵀ for one warp: a = a_lane of A's first row (row
+// pitch PA), b = bt_lane of B's first row (pitch PB). Each B fragment feeds RM mma.
+template <int K, int PA, int PB, int RM, int N>
+__device__ __forceinline__ void warp_abt(float (&acc)[RM][N / 8][4], uint32_t a, uint32_t b) {
+#pragma unroll 2  // kk only moves addresses; unrolled fully, ptxas hoists every fragment load and spills
+    for (int kk = 0; kk < K / 16; kk++) {
+        uint32_t af[RM][4];
+#pragma unroll
+        for (int r = 0; r < RM; r++) ldsm_x4(af[r], a + (r * 16 * PA + kk * 16) * 2);
+#pragma unroll
+        for (int n = 0; n < N / 16; n++) {
+            uint32_t bf[4];
+            ldsm_x4(bf, b + (n * 16 * PB + kk * 16) * 2);
+#pragma unroll
+            for (int r = 0; r < RM; r++) {
+                mma(acc[r][2 * n], af[r], bf[0], bf[1]);
+                mma(acc[r][2 * n + 1], af[r], bf[2], bf[3]);
+            }
+        }
+    }
+}
+
+// acc[RM][N/8][4] += A[RM·16 × K] · B[K × N]: A row-major (a = a_lane, pitch PA), B stored
+// [k][n] and read down its columns (b = bn_lane at B's first column, pitch PB).
+template <int K, int PA, int PB, int RM, int N>
+__device__ __forceinline__ void warp_ab(float (&acc)[RM][N / 8][4], uint32_t a, uint32_t b) {
+#pragma unroll 2  // kk only moves addresses; unrolled fully, ptxas hoists every fragment load and spills
+    for (int kk = 0; kk < K / 16; kk++) {
+        uint32_t af[RM][4];
+#pragma unroll
+        for (int r = 0; r < RM; r++) ldsm_x4(af[r], a + (r * 16 * PA + kk * 16) * 2);
+#pragma unroll
+        for (int n = 0; n < N / 16; n++) {
+            uint32_t bf[4];
+            ldsm_x4_t(bf, b + (kk * 16 * PB + n * 16) * 2);
+#pragma unroll
+            for (int r = 0; r < RM; r++) {
+                mma(acc[r][2 * n], af[r], bf[0], bf[1]);
+                mma(acc[r][2 * n + 1], af[r], bf[2], bf[3]);
+            }
+        }
+    }
+}
+
+// A warp's [RM·16 × N] fp32 tile (accumulator layout) to bf16 shared memory at dst (its first
+// row and column), pitch PX: the A operand of the next product, read back with ldmatrix.
+template <int PX, int RM, int N>
+__device__ __forceinline__ void store_bf16(uint16_t* dst, const float (&x)[RM][N / 8][4]) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int r = 0; r < RM; r++) {
+#pragma unroll
+        for (int n = 0; n < N / 8; n++) {
+            uint16_t* p = dst + (r * 16 + g) * PX + n * 8 + 2 * t;
+            *reinterpret_cast<uint32_t*>(p) = pack_bf16(x[r][n][0], x[r][n][1]);
+            *reinterpret_cast<uint32_t*>(p + 8 * PX) = pack_bf16(x[r][n][2], x[r][n][3]);
+        }
+    }
+}
+
+// dQ per 128-query tile of one head, 64-key tiles streamed (two stages). Scores: warp (wq, wk)
+// computes S and dP for queries wq·32 .. +31 and keys wk·32 .. +31 (4 × 2 warps), writes dS as
+// bf16 to shared memory; then warp (wq, wd) accumulates dQ for those 32 queries and columns
+// wd·D/2 .. : dS·K with every fragment feeding two mma (v2: one), FlashAttention-2's layout.
+template <int D>
+__global__ void __launch_bounds__(kThreads, 1)
+bwd_dq4_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
+               const uint16_t* __restrict__ v, const float* __restrict__ dvec, const float* __restrict__ l2v,
+               int64_t tokens, uint16_t* __restrict__ dq, float scale) {
+    constexpr int BM = 128, BN = 64, P = D + kPad, PS = BN + kPad, DH = D / 2;
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sO = sQ + BM * P;      // dO
+    uint16_t* sK = sO + BM * P;      // two stages
+    uint16_t* sV = sK + 2 * BN * P;  // two stages
+    uint16_t* sS = sV + 2 * BN * P;  // dS [BM][PS]
+    const int b = blockIdx.z, h = blockIdx.y, m0 = (gridDim.x - 1 - blockIdx.x) * BM;
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (m0 >= len) return;
+    const int kvh = h / (a.hq / a.hkv);
+    const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
+    const int64_t qoff = int64_t(start) * qs + int64_t(h) * D, koff = int64_t(start) * ks + int64_t(kvh) * D;
+    const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
+    tile_async<D, BM>(sQ, q + qoff, qs, m0, len);
+    tile_async<D, BM>(sO, dout + qoff, qs, m0, len);
+    tile_async<D, BN>(sK, k + koff, ks, 0, len);
+    tile_async<D, BN>(sV, v + koff, ks, 0, len);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int wq = warp & 3, wk = warp >> 2;  // scores: 32 queries × 32 keys; dQ: 32 queries × D/2 (wk = column half)
+    const int q0 = m0 + wq * 32;
+    float lr[2][2], dd[2][2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+#pragma unroll
+        for (int h2 = 0; h2 < 2; h2++) {
+            const int row = q0 + r * 16 + g + 8 * h2;
+            const bool ok = row < len;
+            lr[r][h2] = ok ? l2v[int64_t(h) * tokens + start + row] : 0.0f;
+            dd[r][h2] = ok ? dvec[int64_t(h) * tokens + start + row] : 0.0f;
+        }
+    }
+    const uint32_t aQ = a_lane<P>(sQ, wq * 32), aO = a_lane<P>(sO, wq * 32), aS = a_lane<PS>(sS, wq * 32);
+    const uint32_t bK = bt_lane<P>(sK + wk * 32 * P), bV = bt_lane<P>(sV + wk * 32 * P);
+    const uint32_t bKt = bn_lane<P>(sK + wk * DH);
+    constexpr uint32_t kStage = BN * P * 2;  // bytes
+    float acc[2][DH / 8][4] = {};
+    for (int j = 0; j < tiles; j++) {
+        const int n0 = j * BN, st = j & 1;
+        if (j + 1 < tiles) {
+            tile_async<D, BN>(sK + (st ^ 1) * BN * P, k + koff, ks, n0 + BN, len);
+            tile_async<D, BN>(sV + (st ^ 1) * BN * P, v + koff, ks, n0 + BN, len);
+        }
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        {
+            float s[2][4][4] = {}, dp[2][4][4] = {};
+            const int k0 = n0 + wk * 32;
+            if (k0 <= q0 + 31) {  // some key of this warp's 32 is visible to one of its queries
+                warp_abt<D, P, P, 2, 32>(s, aQ, bK + st * kStage);
+                warp_abt<D, P, P, 2, 32>(dp, aO, bV + st * kStage);
+#pragma unroll
+                for (int r = 0; r < 2; r++) {
+#pragma unroll
+                    for (int n = 0; n < 4; n++) {
+#pragma unroll
+                        for (int e = 0; e < 4; e++) {
+                            const int col = k0 + n * 8 + 2 * t + (e & 1), h2 = e >> 1;
+                            const int row = q0 + r * 16 + g + 8 * h2;
+                            const float p = col > row ? 0.0f : exp2f(s[r][n][e] * a.scale_log2 - lr[r][h2]);
+                            s[r][n][e] = p * (dp[r][n][e] - dd[r][h2]);  // dS
+                        }
+                    }
+                }
+            }
+            store_bf16<PS, 2, 32>(sS + wq * 32 * PS + wk * 32, s);  // zeros where skipped
+        }
+        __syncthreads();
+        if (n0 <= q0 + 31) warp_ab<BN, PS, P, 2, DH>(acc, aS, bKt + st * kStage);
+        __syncthreads();  // stage st and sS are rewritten next
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+#pragma unroll
+        for (int h2 = 0; h2 < 2; h2++) {
+            const int row = q0 + r * 16 + g + 8 * h2;
+            if (row >= len) continue;
+            uint16_t* drow = dq + int64_t(start + row) * qs + int64_t(h) * D + wk * DH + 2 * t;
+#pragma unroll
+            for (int n = 0; n < DH / 8; n++) {
+                *reinterpret_cast<uint32_t*>(drow + n * 8) =
+                    pack_bf16(acc[r][n][2 * h2] * scale, acc[r][n][2 * h2 + 1] * scale);
+            }
+        }
+    }
+}
+
+// dK, dV per 128-key tile of one kv head, (query head, 64-query tile) steps streamed in two
+// stages. Scores: warp (wk, wq) computes Sᵀ and dPᵀ for keys wk·32 .. +31 and queries wq·32 ..
+// +31, writes P and dS as bf16 [key][query] to shared memory; then warp (wk, wd) accumulates
+// dV = Pᵀ·dO and dK = dSᵀ·Q for its 32 keys and columns wd·D/2 .. (two mma per fragment).
+template <int D>
+__global__ void __launch_bounds__(kThreads, 1)
+bwd_dkdv4_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q,
+                 const uint16_t* __restrict__ k, const uint16_t* __restrict__ v, const float* __restrict__ dvec,
+                 const float* __restrict__ l2v, int64_t tokens, uint16_t* __restrict__ dk, uint16_t* __restrict__ dv,
+                 float scale) {
+    constexpr int BN = 128, BQ = 64, P = D + kPad, PS = BQ + kPad, DH = D / 2;
+    extern __shared__ uint4 smem_raw[];
+    uint16_t* sK = reinterpret_cast<uint16_t*>(smem_raw);
+    uint16_t* sV = sK + BN * P;
+    uint16_t* sQ = sV + BN * P;      // two stages
+    uint16_t* sO = sQ + 2 * BQ * P;  // two stages
+    uint16_t* sP = sO + 2 * BQ * P;  // P  [BN][PS]
+    uint16_t* sS = sP + BN * PS;     // dS [BN][PS]
+    float* sL = reinterpret_cast<float*>(sS + BN * PS);  // two stages
+    float* sD = sL + 2 * BQ;                             // two stages
+    const int b = blockIdx.z, kvh = blockIdx.y, n0 = blockIdx.x * BN;
+    const int start = a.cu[b], len = a.cu[b + 1] - start;
+    if (n0 >= len) return;
+    const int group = a.hq / a.hkv;
+    const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
+    const int64_t koff = int64_t(start) * ks + int64_t(kvh) * D;
+    const int mfirst = n0, per_head = (len - mfirst + BQ - 1) / BQ, steps = group * per_head;
+
+    auto issue = [&](int i, int st) {
+        const int h = kvh * group + i / per_head, m0 = mfirst + (i % per_head) * BQ;
+        const int64_t qoff = int64_t(start) * qs + int64_t(h) * D;
+        tile_async<D, BQ>(sQ + st * BQ * P, q + qoff, qs, m0, len);
+        tile_async<D, BQ>(sO + st * BQ * P, dout + qoff, qs, m0, len);
+        for (int c = threadIdx.x; c < 2 * BQ; c += kThreads) {
+            const int r = c % BQ;
+            const bool ok = m0 + r < len;
+            const float* src = (c < BQ ? l2v : dvec) + int64_t(h) * tokens + start + (ok ? m0 + r : 0);
+            cp_async4(smem_u32((c < BQ ? sL : sD) + st * BQ + r), src, ok);
+        }
+    };
+    tile_async<D, BN>(sK, k + koff, ks, n0, len);
+    tile_async<D, BN>(sV, v + koff, ks, n0, len);
+    issue(0, 0);
+    cp_async_commit();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int wk = warp & 3, wq = warp >> 2;  // scores: 32 keys × 32 queries; dK/dV: 32 keys × D/2 (wq = column half)
+    const int k0 = n0 + wk * 32;
+    const uint32_t aK = a_lane<P>(sK, wk * 32), aV = a_lane<P>(sV, wk * 32);
+    const uint32_t aP = a_lane<PS>(sP, wk * 32), aS = a_lane<PS>(sS, wk * 32);
+    const uint32_t bQ = bt_lane<P>(sQ + wq * 32 * P), bO = bt_lane<P>(sO + wq * 32 * P);
+    const uint32_t bQt = bn_lane<P>(sQ + wq * DH), bOt = bn_lane<P>(sO + wq * DH);
+    constexpr uint32_t kStage = BQ * P * 2;  // bytes
+    float ak[2][DH / 8][4] = {}, av[2][DH / 8][4] = {};
+    for (int i = 0; i < steps; i++) {
+        const int st = i & 1, m0 = mfirst + (i % per_head) * BQ;
+        if (i + 1 < steps) issue(i + 1, st ^ 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        {
+            const int qw0 = m0 + wq * 32;
+            float s[2][4][4] = {}, dp[2][4][4] = {};
+            if (qw0 + 31 >= k0) {  // some query of this warp's 32 sees one of its keys
+                warp_abt<D, P, P, 2, 32>(s, aK, bQ + st * kStage);   // Sᵀ = K·Qᵀ
+                warp_abt<D, P, P, 2, 32>(dp, aV, bO + st * kStage);  // dPᵀ = V·dOᵀ
+                const float* cL = sL + st * BQ + wq * 32;
+                const float* cD = sD + st * BQ + wq * 32;
+#pragma unroll
+                for (int r = 0; r < 2; r++) {
+#pragma unroll
+                    for (int n = 0; n < 4; n++) {
+#pragma unroll
+                        for (int e = 0; e < 4; e++) {
+                            const int c = n * 8 + 2 * t + (e & 1), qi = qw0 + c;
+                            const int key = k0 + r * 16 + g + 8 * (e >> 1);
+                            const float p = key > qi || qi >= len ? 0.0f : exp2f(s[r][n][e] * a.scale_log2 - cL[c]);
+                            s[r][n][e] = p;
+                            dp[r][n][e] = p * (dp[r][n][e] - cD[c]);  // dSᵀ
+                        }
+                    }
+                }
+            }
+            store_bf16<PS, 2, 32>(sP + wk * 32 * PS + wq * 32, s);  // zeros where skipped
+            store_bf16<PS, 2, 32>(sS + wk * 32 * PS + wq * 32, dp);
+        }
+        __syncthreads();
+        if (m0 + BQ - 1 >= k0) {
+            warp_ab<BQ, PS, P, 2, DH>(av, aP, bOt + st * kStage);  // dV += Pᵀ·dO
+            warp_ab<BQ, PS, P, 2, DH>(ak, aS, bQt + st * kStage);  // dK += dSᵀ·Q
+        }
+        __syncthreads();  // stage st, sP and sS are rewritten next
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+#pragma unroll
+        for (int h2 = 0; h2 < 2; h2++) {
+            const int key = k0 + r * 16 + g + 8 * h2;
+            if (key >= len) continue;
+            const int64_t off = int64_t(start + key) * ks + int64_t(kvh) * D + wq * DH + 2 * t;
+#pragma unroll
+            for (int n = 0; n < DH / 8; n++) {
+                *reinterpret_cast<uint32_t*>(dk + off + n * 8) =
+                    pack_bf16(ak[r][n][2 * h2] * scale, ak[r][n][2 * h2 + 1] * scale);
+                *reinterpret_cast<uint32_t*>(dv + off + n * 8) = pack_bf16(av[r][n][2 * h2], av[r][n][2 * h2 + 1]);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- decode
 
 constexpr int kDecodeTile = 64;   // keys per shared-memory stage
@@ -822,7 +1093,48 @@ cudaError_t decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int6
     return cudaGetLastError();
 }
 
+template <int D>
+constexpr size_t dq4_smem() { return size_t(2 * 128 + 4 * 64) * (D + kPad) * 2 + size_t(128) * (64 + kPad) * 2; }
+template <int D>
+constexpr size_t dkdv4_smem() {
+    return size_t(2 * 128 + 4 * 64) * (D + kPad) * 2 + size_t(2 * 128) * (64 + kPad) * 2 + 4 * 64 * sizeof(float);
+}
+
+template <int D>
+cudaError_t backward4(const FlashShape& s, const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                      const uint16_t* v, const uint16_t* out, const float* lse, uint16_t* dq, uint16_t* dk,
+                      uint16_t* dv, float* ws, cudaStream_t stream) {
+    const int64_t tokens = s.total_tokens, rows = tokens * s.hq;
+    float* dvec = ws;
+    float* l2 = ws + rows;
+    const int64_t threads = rows * (D / 8);
+    bwd_pre_kernel<D><<<unsigned((threads + kThreads - 1) / kThreads), kThreads, 0, stream>>>(dout, out, lse, tokens,
+                                                                                            s.hq, dvec, l2);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) return err;
+    const Args a = args_of(s);
+    const float scale = float(1.0 / sqrt(double(D)));
+    const unsigned tiles = unsigned((s.max_seqlen + 127) / 128);
+    if ((err = allow_smem(bwd_dq4_kernel<D>, dq4_smem<D>()))) return err;
+    bwd_dq4_kernel<D><<<dim3(tiles, unsigned(s.hq), unsigned(s.batch)), kThreads, dq4_smem<D>(), stream>>>(
+        a, dout, q, k, v, dvec, l2, tokens, dq, scale);
+    if ((err = cudaGetLastError())) return err;
+    if ((err = allow_smem(bwd_dkdv4_kernel<D>, dkdv4_smem<D>()))) return err;
+    bwd_dkdv4_kernel<D><<<dim3(tiles, unsigned(s.hkv), unsigned(s.batch)), kThreads, dkdv4_smem<D>(), stream>>>(
+        a, dout, q, k, v, dvec, l2, tokens, dk, dv, scale);
+    return cudaGetLastError();
+}
+
 }  // namespace
+
+cudaError_t flash_attention_backward_v4(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
+                                        const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
+                                        uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,
+                                        cudaStream_t stream) {
+    if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
+    return s.head_dim == 64 ? backward4<64>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream)
+                            : backward4<128>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream);
+}
 
 cudaError_t flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
                             int head_dim, uint16_t* out, float* lse, float* workspace, cudaStream_t stream) {

@@ -31,7 +31,12 @@ public final class FlashAttentionKernels {
          */
         V2("_v2", "_v2", "_v2"),
         /** V2 with forward warps of 32 rows (two m16 tiles: each K/V fragment feeds both). */
-        V3("_v3", "_v2", "_v2");
+        V3("_v3", "_v2", "_v2"),
+        /**
+         * V3's forward with a backward on 2-D warp tiles (scores 32 × 32 per warp, P and dS staged
+         * through shared memory, then 32 rows × D/2 columns of dQ / dK / dV per warp).
+         */
+        V4("_v3", "_v4", "_v2");
 
         private final String forward, backward, decode;
 

@@ -52,26 +52,68 @@ class FlashAttentionKernelsTest {
         }
     }
 
+    /** One seed per class run: every version sees the same inputs, references computed once. */
+    private static final long SEED = System.nanoTime();
+    private static final Case[] CASES = {
+        new Case(new int[] {5}, 2, 2, 64),                 // short, GQA 1
+        new Case(new int[] {77}, 8, 2, 128),               // odd, GQA 4
+        new Case(new int[] {129}, 7, 1, 128),              // odd past two tiles, GQA 7
+        new Case(new int[] {3, 64, 100, 1, 130}, 14, 2, 64), // packed, GQA 7
+        new Case(new int[] {33, 200, 17}, 8, 1, 128),      // packed, GQA 8
+        new Case(new int[] {1024}, 8, 1, 128),             // long, GQA 8
+        new Case(new int[] {1000}, 4, 1, 64),              // long, GQA 4, not a tile multiple
+    };
+    private static List<Prepared> prepared;
+
+    /** Inputs (bf16 values as floats), the fp32 reference and the bf16 emulation of one case. */
+    private record Prepared(Case c, float[] q, float[] k, float[] v, float[] dOut, Want want, FlashEmulation emu) {}
+
+    private static synchronized List<Prepared> prepared() {
+        if (prepared == null) {
+            SplittableRandom r = new SplittableRandom(SEED);
+            List<Prepared> list = new ArrayList<>();
+            for (Case c : CASES) list.add(prepare(r, c));
+            prepared = list;
+        }
+        return prepared;
+    }
+
+    private static Prepared prepare(SplittableRandom r, Case c) {
+        int[] ids = ids(c);
+        int T = ids.length, nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
+        CpuBackend cpu = new CpuBackend();
+        try (Arena arena = Arena.ofShared()) {
+            float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
+            float[] v = bf16(GpuParity.gaussian(r, nk, 1.0)), g = bf16(GpuParity.gaussian(r, nq, 1.0));
+            Tensor qt = GpuParity.f32(arena, q, T, c.hq, c.d), kt = GpuParity.f32(arena, kk, T, c.hkv, c.d);
+            Tensor vt = GpuParity.f32(arena, v, T, c.hkv, c.d), gt = GpuParity.f32(arena, g, T, c.hq, c.d);
+            Tensor seg = GpuParity.i32(arena, ids);
+            Tensor ot = GpuParity.f32(arena, new float[nq], T, c.hq, c.d), lt = GpuParity.f32(arena, new float[T * c.hq], T, c.hq);
+            cpu.attention(qt, kt, vt, seg, ot, lt);
+            Tensor dqt = GpuParity.f32(arena, new float[nq], T, c.hq, c.d);
+            Tensor dkt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d), dvt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d);
+            cpu.attentionBackward(gt, qt, kt, vt, seg, ot, lt, dqt, dkt, dvt);
+            Want want = new Want(ot.toFloatArray(), lt.toFloatArray(), dqt.toFloatArray(), dkt.toFloatArray(), dvt.toFloatArray());
+            FlashEmulation emu = FlashEmulation.run(SequencePacking.of(ids).cuSeqlens(), c.hq, c.hkv, c.d, q, kk, v, g);
+            return new Prepared(c, q, kk, v, g, want, emu);
+        }
+    }
+
+    private static int[] ids(Case c) {
+        int[] ids = new int[Arrays.stream(c.docs).sum()];
+        for (int b = 0, t = 0; b < c.docs.length; b++) for (int i = 0; i < c.docs[b]; i++) ids[t++] = b;
+        return ids;
+    }
+
     @ParameterizedTest
     @EnumSource(FlashAttentionKernels.Version.class)  // in order: a broken v2 cannot take v1's results with it
     void forwardAndBackwardMatchCpu(FlashAttentionKernels.Version version) {
-        long seed = System.nanoTime();
-        SplittableRandom r = new SplittableRandom(seed);
-        Case[] cases = {
-            new Case(new int[] {5}, 2, 2, 64),                 // short, GQA 1
-            new Case(new int[] {77}, 8, 2, 128),               // odd, GQA 4
-            new Case(new int[] {129}, 7, 1, 128),              // odd past two tiles, GQA 7
-            new Case(new int[] {3, 64, 100, 1, 130}, 14, 2, 64), // packed, GQA 7
-            new Case(new int[] {33, 200, 17}, 8, 1, 128),      // packed, GQA 8
-            new Case(new int[] {1024}, 8, 1, 128),             // long, GQA 8
-            new Case(new int[] {1000}, 4, 1, 64),              // long, GQA 4, not a tile multiple
-        };
         List<String> failures = new ArrayList<>();
-        for (Case c : cases) {
+        for (Prepared p : prepared()) {
             try {
-                check(seed, r, c, version, failures);
+                check(p, version, failures);
             } catch (RuntimeException | AssertionError e) {
-                failures.add("seed=" + seed + " " + c + ": " + e);
+                failures.add(version + " seed=" + SEED + " " + p.c() + ": " + e);
             }
         }
         if (!failures.isEmpty()) {
@@ -85,35 +127,20 @@ class FlashAttentionKernelsTest {
         return Math.sqrt(s / Math.max(1, v.length));
     }
 
-    private void check(long seed, SplittableRandom r, Case c, FlashAttentionKernels.Version version, List<String> failures) {
-        String ctx = version + " seed=" + seed + " " + c;
-        int[] ids = new int[Arrays.stream(c.docs).sum()];
-        for (int b = 0, t = 0; b < c.docs.length; b++) for (int i = 0; i < c.docs[b]; i++) ids[t++] = b;
-        int T = ids.length, nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
-        CpuBackend cpu = new CpuBackend();
-        SequencePacking packing = SequencePacking.of(ids);
+    private void check(Prepared p, FlashAttentionKernels.Version version, List<String> failures) {
+        Case c = p.c();
+        String ctx = version + " seed=" + SEED + " " + c;
+        SequencePacking packing = SequencePacking.of(ids(c));
+        int T = packing.totalTokens(), nq = T * c.hq * c.d, nk = T * c.hkv * c.d;
         try (Arena arena = Arena.ofShared()) {
-            float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
-            float[] v = bf16(GpuParity.gaussian(r, nk, 1.0)), g = bf16(GpuParity.gaussian(r, nq, 1.0));
-            Tensor qt = GpuParity.f32(arena, q, T, c.hq, c.d), kt = GpuParity.f32(arena, kk, T, c.hkv, c.d);
-            Tensor vt = GpuParity.f32(arena, v, T, c.hkv, c.d), gt = GpuParity.f32(arena, g, T, c.hq, c.d);
-            Tensor seg = GpuParity.i32(arena, ids);
-            Tensor ot = GpuParity.f32(arena, new float[nq], T, c.hq, c.d), lt = GpuParity.f32(arena, new float[T * c.hq], T, c.hq);
-            cpu.attention(qt, kt, vt, seg, ot, lt);
-            Tensor dqt = GpuParity.f32(arena, new float[nq], T, c.hq, c.d);
-            Tensor dkt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d), dvt = GpuParity.f32(arena, new float[nk], T, c.hkv, c.d);
-            cpu.attentionBackward(gt, qt, kt, vt, seg, ot, lt, dqt, dkt, dvt);
-            Want want = new Want(ot.toFloatArray(), lt.toFloatArray(), dqt.toFloatArray(), dkt.toFloatArray(), dvt.toFloatArray());
-            FlashEmulation emu = FlashEmulation.run(packing.cuSeqlens(), c.hq, c.hkv, c.d, q, kk, v, g);
-
             FlashAttentionKernels k = new FlashAttentionKernels(api, version);
-            try (DeviceBuffer dq0 = up(arena, q, nq); DeviceBuffer dk0 = up(arena, kk, nk); DeviceBuffer dv0 = up(arena, v, nk);
-                    DeviceBuffer dg = up(arena, g, nq); DeviceBuffer cu = k.upload(packing);
+            try (DeviceBuffer dq0 = up(arena, p.q(), nq); DeviceBuffer dk0 = up(arena, p.k(), nk);
+                    DeviceBuffer dv0 = up(arena, p.v(), nk); DeviceBuffer dg = up(arena, p.dOut(), nq); DeviceBuffer cu = k.upload(packing);
                     DeviceBuffer ws = new DeviceBuffer(api, k.backwardWorkspaceBytes(T, c.hq))) {
                 for (int poison : GpuParity.POISONS) {
                     String pc = ctx + " poison=0x" + Integer.toHexString(poison);
                     try {
-                        run(arena, k, c, packing, new Inputs(dq0, dk0, dv0, dg, cu, ws), poison, pc, want, emu, failures);
+                        run(arena, k, c, packing, new Inputs(dq0, dk0, dv0, dg, cu, ws), poison, pc, p.want(), p.emu(), failures);
                     } catch (RuntimeException e) {
                         failures.add(pc + ": " + e);
                     }
@@ -158,51 +185,64 @@ class FlashAttentionKernelsTest {
         }
     }
 
+    // cache lengths: one key; within one split (256 keys); several splits with a ragged last one;
+    // GQA 16:1 (v2 splits a group into blocks of 8 query heads) and 7:1. {len, hq, hkv, d}
+    private static final int[][] DECODE_SHAPES = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128},
+        {600, 16, 1, 64}, {520, 28, 4, 128}};
+    private static List<DecodeCase> decodeCases;
+
+    /** A cache (all of q for the reference, its last row for the kernel) and the reference's last row. */
+    private record DecodeCase(int len, int hq, int hkv, int d, float[] last, float[] k, float[] v, float[] wantO, float[] wantL) {}
+
+    private static synchronized List<DecodeCase> decodeCases() {
+        if (decodeCases == null) {
+            SplittableRandom r = new SplittableRandom(SEED + 1);
+            List<DecodeCase> list = new ArrayList<>();
+            CpuBackend cpu = new CpuBackend();
+            for (int[] s : DECODE_SHAPES) {
+                int T = s[0], hq = s[1], hkv = s[2], d = s[3], nq = T * hq * d, nk = T * hkv * d, row = hq * d;
+                try (Arena arena = Arena.ofShared()) {
+                    float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
+                    float[] v = bf16(GpuParity.gaussian(r, nk, 1.0));
+                    Tensor ot = GpuParity.f32(arena, new float[nq], T, hq, d), lt = GpuParity.f32(arena, new float[T * hq], T, hq);
+                    cpu.attention(GpuParity.f32(arena, q, T, hq, d), GpuParity.f32(arena, kk, T, hkv, d),
+                            GpuParity.f32(arena, v, T, hkv, d), GpuParity.i32(arena, new int[T]), ot, lt);
+                    list.add(new DecodeCase(T, hq, hkv, d, Arrays.copyOfRange(q, nq - row, nq), kk, v,
+                            Arrays.copyOfRange(ot.toFloatArray(), nq - row, nq),
+                            Arrays.copyOfRange(lt.toFloatArray(), (T - 1) * hq, T * hq)));
+                }
+            }
+            decodeCases = list;
+        }
+        return decodeCases;
+    }
+
     @ParameterizedTest
     @EnumSource(FlashAttentionKernels.Version.class)
     void decodeMatchesLastRowOfCpuAttention(FlashAttentionKernels.Version version) {
-        long seed = System.nanoTime();
-        SplittableRandom r = new SplittableRandom(seed);
-        // cache lengths: one key; within one split (256 keys); several splits with a ragged last
-        // one; GQA 16:1 (v2 splits a group into blocks of 8 query heads) and 7:1
-        int[][] shapes = {{1, 2, 2, 64}, {200, 7, 1, 128}, {1500, 8, 2, 64}, {1100, 8, 1, 128}, {600, 16, 1, 64},
-            {520, 28, 4, 128}};
         List<String> failures = new ArrayList<>();
-        for (int[] s : shapes) checkDecode(seed, r, version, s[0], s[1], s[2], s[3], failures);
+        for (DecodeCase c : decodeCases()) checkDecode(version, c, failures);
         if (!failures.isEmpty()) {
             throw new AssertionError(failures.size() + " failure(s):\n  " + String.join("\n  ", failures));
         }
     }
 
-    private void checkDecode(long seed, SplittableRandom r, FlashAttentionKernels.Version version, int T, int hq, int hkv,
-            int d, List<String> failures) {
-        String ctx = version + " seed=" + seed + " len=" + T + " hq=" + hq + " hkv=" + hkv + " d=" + d;
-        int nq = T * hq * d, nk = T * hkv * d, row = hq * d;
-        CpuBackend cpu = new CpuBackend();
-        try (Arena arena = Arena.ofShared()) {
-            float[] q = bf16(GpuParity.gaussian(r, nq, 1.0)), kk = bf16(GpuParity.gaussian(r, nk, 1.0));
-            float[] v = bf16(GpuParity.gaussian(r, nk, 1.0));
-            Tensor ot = GpuParity.f32(arena, new float[nq], T, hq, d), lt = GpuParity.f32(arena, new float[T * hq], T, hq);
-            cpu.attention(GpuParity.f32(arena, q, T, hq, d), GpuParity.f32(arena, kk, T, hkv, d), GpuParity.f32(arena, v, T, hkv, d),
-                    GpuParity.i32(arena, new int[T]), ot, lt);
-            float[] wantO = Arrays.copyOfRange(ot.toFloatArray(), nq - row, nq);
-            float[] wantL = Arrays.copyOfRange(lt.toFloatArray(), (T - 1) * hq, T * hq);
-            float[] last = Arrays.copyOfRange(q, nq - row, nq);
-            FlashAttentionKernels k = new FlashAttentionKernels(api, version);
-            try (DeviceBuffer dq = up(arena, last, row); DeviceBuffer dk = up(arena, kk, nk); DeviceBuffer dv = up(arena, v, nk);
-                    DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(T, hq, d))) {
-                for (int poison : GpuParity.POISONS) {
-                    String pc = ctx + " poison=0x" + Integer.toHexString(poison);
-                    try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison);
-                            DeviceBuffer l = GpuParity.poisoned(api, 4L * hq, poison)) {
-                        k.decode(dq, dk, dv, T, hq, hkv, d, o, l, ws);
-                        float[] gotO = GpuParity.download(arena, o, DType.BF16, row);
-                        float[] gotL = GpuParity.downloadF32(arena, l, hq);
-                        collect(failures, () -> GpuParity.assertClose("decode out " + pc, wantO, gotO, OUT_TOL, rms(wantO)));
-                        collect(failures, () -> GpuParity.assertClose("decode lse " + pc, wantL, gotL, LSE_TOL, 1));
-                    } catch (RuntimeException e) {
-                        failures.add(pc + ": " + e);
-                    }
+    private void checkDecode(FlashAttentionKernels.Version version, DecodeCase c, List<String> failures) {
+        String ctx = version + " seed=" + (SEED + 1) + " len=" + c.len() + " hq=" + c.hq() + " hkv=" + c.hkv() + " d=" + c.d();
+        int row = c.hq() * c.d(), nk = c.len() * c.hkv() * c.d();
+        FlashAttentionKernels k = new FlashAttentionKernels(api, version);
+        try (Arena arena = Arena.ofShared(); DeviceBuffer dq = up(arena, c.last(), row); DeviceBuffer dk = up(arena, c.k(), nk);
+                DeviceBuffer dv = up(arena, c.v(), nk); DeviceBuffer ws = new DeviceBuffer(api, k.decodeWorkspaceBytes(c.len(), c.hq(), c.d()))) {
+            for (int poison : GpuParity.POISONS) {
+                String pc = ctx + " poison=0x" + Integer.toHexString(poison);
+                try (DeviceBuffer o = GpuParity.poisoned(api, 2L * row, poison); DeviceBuffer l = GpuParity.poisoned(api, 4L * c.hq(), poison)) {
+                    k.decode(dq, dk, dv, c.len(), c.hq(), c.hkv(), c.d(), o, l, ws);
+                    float[] gotO = GpuParity.download(arena, o, DType.BF16, row);
+                    float[] gotL = GpuParity.downloadF32(arena, l, c.hq());
+                    collect(failures, () -> GpuParity.assertClose("decode out " + pc, c.wantO(), gotO, OUT_TOL, rms(c.wantO())));
+                    collect(failures, () -> GpuParity.assertClose("decode lse " + pc, c.wantL(), gotL, LSE_TOL, 1));
+                } catch (RuntimeException e) {
+                    failures.add(pc + ": " + e);
                 }
             }
         }
