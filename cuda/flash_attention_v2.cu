@@ -239,12 +239,11 @@ fwd_wide_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restri
     const uint16_t* qb = q + int64_t(start) * qs + h * D;
     // K/V rows are addressed from the kernel parameters at each prefetch: no 64-bit pointer
     // stays live across the loop (this kernel sits at the 255-register limit at d 128).
-#define JL_KB (k + int64_t(start) * ks + kvh * D)
-#define JL_VB (v + int64_t(start) * ks + kvh * D)
+    auto kv = [&](const uint16_t* base) { return base + int64_t(start) * ks + kvh * D; };
     const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
     tile_async<D, BM, NT>(sQ, qb, qs, m0, len);
-    tile_async<D, BN, NT>(sK, JL_KB, ks, 0, len);
-    tile_async<D, BN, NT>(sV, JL_VB, ks, 0, len);
+    tile_async<D, BN, NT>(sK, kv(k), ks, 0, len);
+    tile_async<D, BN, NT>(sV, kv(v), ks, 0, len);
     cp_async_commit();
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -258,8 +257,8 @@ fwd_wide_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restri
     for (int j = 0; j < tiles; j++) {
         const int n0 = j * BN, st = j & 1;
         if (j + 1 < tiles) {
-            tile_async<D, BN, NT>(sK + (st ^ 1) * BN * P, JL_KB, ks, n0 + BN, len);
-            tile_async<D, BN, NT>(sV + (st ^ 1) * BN * P, JL_VB, ks, n0 + BN, len);
+            tile_async<D, BN, NT>(sK + (st ^ 1) * BN * P, kv(k), ks, n0 + BN, len);
+            tile_async<D, BN, NT>(sV + (st ^ 1) * BN * P, kv(v), ks, n0 + BN, len);
         }
         cp_async_commit();
         cp_async_wait<1>();
@@ -362,8 +361,6 @@ fwd_wide_kernel(Args a, const uint16_t* __restrict__ q, const uint16_t* __restri
             if (t == 0) lse[int64_t(start + row) * a.hq + h] = m[r][h2] * kLn2 + logf(sum);
         }
     }
-#undef JL_KB
-#undef JL_VB
     }
 }
 
