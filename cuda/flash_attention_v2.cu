@@ -976,6 +976,7 @@ decode_combine_kernel(const float* __restrict__ part, int splits, int hq, uint16
     mx = sMax[0];
     for (int w = 1; w < W; w++) mx = fmaxf(mx, sMax[w]);
     float l = 0.0f, acc[E] = {};
+#pragma unroll 8  // the loads of 8 splits in flight at once (the sums stay in split order)
     for (int s = warp; s < splits; s += W) {
         const float* p = part + (int64_t(s) * hq + h) * (D + 2);
         const float wgt = exp2f(p[0] - mx);

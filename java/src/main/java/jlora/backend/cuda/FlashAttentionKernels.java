@@ -53,11 +53,11 @@ public final class FlashAttentionKernels {
     private final MethodHandle forward, backward, backwardWorkspace, decode, decodeWorkspace;
 
     /**
-     * The V1 kernels. V2's forward and backward passed GPU parity (memcheck clean) on the H100 at
-     * 23:15; its decode and V3 / V4 have not run yet, so the default waits for them.
+     * The fastest version that has passed GPU parity: V3 (H100, 2026-11-24 23:58: every version
+     * passed; V3 had the best forward and forward + backward; bench/results/flash-attention-plan.md).
      */
     public FlashAttentionKernels(CudaApi api) {
-        this(api, Version.V1);
+        this(api, Version.V3);
     }
 
     public FlashAttentionKernels(CudaApi api, Version version) {

@@ -37,7 +37,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 @Tag("gpu")
 class FlashAttentionKernelsTest {
     private static final double OUT_TOL = 1e-2, LSE_TOL = 1e-4;
-    private static final double EMULATION_MAX = 0.15;  // E / rms beyond this: the emulation is wrong, not the kernel
     private CudaApi api;
 
     @BeforeEach
@@ -173,16 +172,16 @@ class FlashAttentionKernelsTest {
                 DeviceBuffer gv = GpuParity.poisoned(api, 2L * nk, poison)) {
             k.forward(in.q(), in.k(), in.v(), packing, in.cu(), c.hq, c.hkv, c.d, o, l);
             float[] gotO = GpuParity.download(arena, o, DType.BF16, nq);
-            collect(failures, () -> checkEmulated("flash out " + pc, want.out(), emu.out(), gotO));
+            collect(failures, () -> FlashEmulation.assertMatches("flash out " + pc, want.out(), emu.out(), gotO));
             collect(failures, () -> GpuParity.assertClose("flash lse " + pc, want.lse(),
                     GpuParity.downloadF32(arena, l, T * c.hq), LSE_TOL, 1));
             k.backward(in.dOut(), in.q(), in.k(), in.v(), o, l, packing, in.cu(), c.hq, c.hkv, c.d, gq, gk, gv, in.ws());
             float[] gotDq = GpuParity.download(arena, gq, DType.BF16, nq);
             float[] gotDk = GpuParity.download(arena, gk, DType.BF16, nk);
             float[] gotDv = GpuParity.download(arena, gv, DType.BF16, nk);
-            collect(failures, () -> checkEmulated("flash dq " + pc, want.dq(), emu.dq(), gotDq));
-            collect(failures, () -> checkEmulated("flash dk " + pc, want.dk(), emu.dk(), gotDk));
-            collect(failures, () -> checkEmulated("flash dv " + pc, want.dv(), emu.dv(), gotDv));
+            collect(failures, () -> FlashEmulation.assertMatches("flash dq " + pc, want.dq(), emu.dq(), gotDq));
+            collect(failures, () -> FlashEmulation.assertMatches("flash dk " + pc, want.dk(), emu.dk(), gotDk));
+            collect(failures, () -> FlashEmulation.assertMatches("flash dv " + pc, want.dv(), emu.dv(), gotDv));
             k.backward(in.dOut(), in.q(), in.k(), in.v(), o, l, packing, in.cu(), c.hq, c.hkv, c.d, gq, gk, gv, in.ws());
             float[] againDq = GpuParity.download(arena, gq, DType.BF16, nq);
             float[] againDk = GpuParity.download(arena, gk, DType.BF16, nk);
@@ -262,43 +261,6 @@ class FlashAttentionKernelsTest {
             check.run();
         } catch (AssertionError e) {
             failures.add(e.getMessage());
-        }
-    }
-
-    /**
-     * got within 2·E + ulp_bf16(emu) + 2e-3·rms(want) of the emulation, element by element, where
-     * E = max |emu − want| is the error the kernel's bf16 arithmetic has on these inputs.
-     */
-    static void checkEmulated(String context, float[] want, float[] emu, float[] got) {
-        double rms = rms(want), e = 0;
-        int eAt = 0;
-        for (int i = 0; i < want.length; i++) {
-            double d = Math.abs((double) emu[i] - want[i]);
-            if (!(d <= e)) {
-                e = d;
-                eAt = i;
-            }
-        }
-        if (!(e <= EMULATION_MAX * rms)) {
-            throw new AssertionError(String.format("%s: the bf16 emulation is %.3g from fp32 at %d (want %s emu %s), over"
-                    + " %.2f·rms = %.3g: fix the emulation", context, e, eAt, want[eAt], emu[eAt], EMULATION_MAX, EMULATION_MAX * rms));
-        }
-        int worst = 0;
-        double worstRatio = -1;
-        for (int i = 0; i < want.length; i++) {
-            double bound = 2 * e + Math.ulp(emu[i]) * 65536 + 2e-3 * rms;  // a float ulp · 2^16 = a bf16 ulp
-            double err = Math.abs((double) got[i] - emu[i]);
-            double ratio = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err / bound;
-            if (ratio > worstRatio) {
-                worstRatio = ratio;
-                worst = i;
-            }
-        }
-        if (worstRatio > 1) {
-            throw new AssertionError(String.format("%s: worst element %d: want %s emulated %s got %s (|got − emu| = %.3g,"
-                    + " |got − want| = %.3g, bound 2·E + ulp + 2e-3·rms with E = %.3g (at %d), rms %.3g), n = %d", context, worst,
-                    want[worst], emu[worst], got[worst], Math.abs((double) got[worst] - emu[worst]),
-                    Math.abs((double) got[worst] - want[worst]), e, eAt, rms, want.length));
         }
     }
 

@@ -19,6 +19,7 @@ import jlora.tensor.HalfFloats;
  * q, dOut [tokens, hq, d], k, v [tokens, hkv, d], documents [cu[b], cu[b + 1]).
  */
 record FlashEmulation(float[] out, float[] lse, float[] dq, float[] dk, float[] dv) {
+    private static final double EMULATION_MAX = 0.15;  // E / rms beyond this: the emulation is wrong, not the kernel
     private static final int TILE = 64;  // keys per forward tile: where the running max moves
     private static final double LOG2E = 1.4426950408889634;
 
@@ -128,5 +129,52 @@ record FlashEmulation(float[] out, float[] lse, float[] dq, float[] dk, float[] 
 
     private static double bf16(double x) {
         return HalfFloats.bf16ToF32(HalfFloats.f32ToBf16((float) x));
+    }
+
+    /**
+     * The parity bound for a kernel output {@code got} (out, dq, dk or dv) given the fp32 reference
+     * {@code want} and this emulation's {@code emu}: every element within 2·E + 1 bf16 ulp of emu +
+     * 2e-3·rms(want) of emu, where E = max |emu − want| is what the kernel's bf16 arithmetic costs
+     * on these inputs (so got is at most ~3·E from exact; FlashAttention's own tests allow 2× a bf16
+     * reference's error). E itself must stay under 0.15·rms(want), or the emulation is wrong.
+     * NaN never passes; the message names the worst element, its index, want, emu and got.
+     */
+    static void assertMatches(String context, float[] want, float[] emu, float[] got) {
+        double rms = rms(want), e = 0;
+        int eAt = 0;
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs((double) emu[i] - want[i]);
+            if (!(d <= e)) {
+                e = d;
+                eAt = i;
+            }
+        }
+        if (!(e <= EMULATION_MAX * rms)) {
+            throw new AssertionError(String.format("%s: the bf16 emulation is %.3g from fp32 at %d (want %s emu %s), over"
+                    + " %.2f·rms = %.3g: fix the emulation", context, e, eAt, want[eAt], emu[eAt], EMULATION_MAX, EMULATION_MAX * rms));
+        }
+        int worst = 0;
+        double worstRatio = -1;
+        for (int i = 0; i < want.length; i++) {
+            double bound = 2 * e + Math.ulp(emu[i]) * 65536 + 2e-3 * rms;  // a float ulp · 2^16 = a bf16 ulp
+            double err = Math.abs((double) got[i] - emu[i]);
+            double ratio = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err / bound;
+            if (ratio > worstRatio) {
+                worstRatio = ratio;
+                worst = i;
+            }
+        }
+        if (worstRatio > 1) {
+            throw new AssertionError(String.format("%s: worst element %d: want %s emulated %s got %s (|got − emu| = %.3g,"
+                    + " |got − want| = %.3g, bound 2·E + ulp + 2e-3·rms with E = %.3g (at %d), rms %.3g), n = %d", context, worst,
+                    want[worst], emu[worst], got[worst], Math.abs((double) got[worst] - emu[worst]),
+                    Math.abs((double) got[worst] - want[worst]), e, eAt, rms, want.length));
+        }
+    }
+
+    private static double rms(float[] v) {
+        double s = 0;
+        for (float x : v) s += (double) x * x;
+        return Math.sqrt(s / Math.max(1, v.length));
     }
 }
