@@ -1078,8 +1078,10 @@ constexpr size_t decode_smem() {
 template <int D>
 cudaError_t decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
                    uint16_t* out, float* lse, float* part, cudaStream_t stream) {
-    const int splits = flash_decode_splits(len), group = hq / hkv;
-    const int64_t chunk = (len + splits - 1) / splits;
+    // ceil(len / chunk) splits (≤ flash_decode_splits(len), which sizes the workspace): every
+    // split non-empty (with chunk = ceil(len / s), the last of s splits can start past len).
+    const int64_t chunk = (len + flash_decode_splits(len) - 1) / flash_decode_splits(len);
+    const int splits = int((len + chunk - 1) / chunk), group = hq / hkv;
     const float scale_log2 = float(1.0 / sqrt(double(D))) * kLog2e;
     cudaError_t err = allow_smem(decode_split_kernel<D>, decode_smem<D>());
     if (err != cudaSuccess) return err;

@@ -64,8 +64,8 @@ class FlashAttentionArgumentsTest {
         api.run("jl_flash_decode", () -> (int) dec.invokeExact(NULL, NULL, NULL, 0L, 4, 1, 64, NULL, NULL, NULL, NULL));
 
         MethodHandle dws = api.bind("jl_flash_decode_workspace_bytes", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
-        for (long len : new long[] {0, 1, 256, 257, 5000, 1L << 20}) {
-            long splits = Math.min(Math.max(1, Math.ceilDiv(len, 256)), 528);
+        for (long len : new long[] {0, 1, 64, 65, 5000, 1L << 20}) {
+            long splits = Math.min(Math.max(1, Math.ceilDiv(len, 64)), 528);
             long want = 4 * splits * 8 * (128 + 2);
             assertEquals(want, (long) CudaApi.call(() -> (long) dws.invokeExact(len, 8, 128)), "len " + len);
         }
