@@ -45,6 +45,12 @@ cudaError_t flash_attention_backward_v4(const FlashShape& s, const uint16_t* dou
                                         uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,
                                         cudaStream_t stream);
 
+// v5 backward: v2's kernels with 4-warp blocks (64 query rows / 64 keys), two blocks per SM.
+cudaError_t flash_attention_backward_v5(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
+                                        const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
+                                        uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,
+                                        cudaStream_t stream);
+
 // Split-K decode: one query token q [hq, d] against a cache k / v [len, hkv, d] (every key
 // visible); out [hq, d] bf16, lse [hq] fp32 (may be null).
 int flash_decode_splits(int64_t len);

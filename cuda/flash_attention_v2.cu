@@ -395,13 +395,15 @@ bwd_pre_kernel(const uint16_t* __restrict__ dout, const uint16_t* __restrict__ o
     }
 }
 
-// Per 128-query tile of one head, 64-key tiles streamed: dQ = scale · Σ dS · K.
-template <int D>
-__global__ void __launch_bounds__(kThreads, 1)
+// Per (16·W)-query tile of one head (W warps), 64-key tiles streamed: dQ = scale · Σ dS · K.
+// W = 8 is v2; W = 4 (v5) halves the block so two fit on an SM (the registers allow one 8-warp
+// block), to test whether v2's backward is limited by latency rather than shared memory.
+template <int D, int W = 8>
+__global__ void __launch_bounds__(32 * W, 1)
 bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
               const uint16_t* __restrict__ v, const float* __restrict__ dvec, const float* __restrict__ l2v,
               int64_t tokens, uint16_t* __restrict__ dq, float scale) {
-    constexpr int BM = 128, BN = 64, P = D + kPad;
+    constexpr int NT = 32 * W, BM = 16 * W, BN = 64, P = D + kPad;
     extern __shared__ uint4 smem_raw[];
     uint16_t* sQ = reinterpret_cast<uint16_t*>(smem_raw);
     uint16_t* sO = sQ + BM * P;  // dO
@@ -414,10 +416,10 @@ bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restr
     const int64_t qs = int64_t(a.hq) * D, ks = int64_t(a.hkv) * D;
     const int64_t qoff = int64_t(start) * qs + int64_t(h) * D, koff = int64_t(start) * ks + int64_t(kvh) * D;
     const int tiles = (min(len, m0 + BM) + BN - 1) / BN;
-    tile_async<D, BM>(sQ, q + qoff, qs, m0, len);
-    tile_async<D, BM>(sO, dout + qoff, qs, m0, len);
-    tile_async<D, BN>(sK, k + koff, ks, 0, len);
-    tile_async<D, BN>(sV, v + koff, ks, 0, len);
+    tile_async<D, BM, NT>(sQ, q + qoff, qs, m0, len);
+    tile_async<D, BM, NT>(sO, dout + qoff, qs, m0, len);
+    tile_async<D, BN, NT>(sK, k + koff, ks, 0, len);
+    tile_async<D, BN, NT>(sV, v + koff, ks, 0, len);
     cp_async_commit();
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -437,8 +439,8 @@ bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restr
     for (int j = 0; j < tiles; j++) {
         const int n0 = j * BN, st = j & 1;
         if (j + 1 < tiles) {
-            tile_async<D, BN>(sK + (st ^ 1) * BN * P, k + koff, ks, n0 + BN, len);
-            tile_async<D, BN>(sV + (st ^ 1) * BN * P, v + koff, ks, n0 + BN, len);
+            tile_async<D, BN, NT>(sK + (st ^ 1) * BN * P, k + koff, ks, n0 + BN, len);
+            tile_async<D, BN, NT>(sV + (st ^ 1) * BN * P, v + koff, ks, n0 + BN, len);
         }
         cp_async_commit();
         cp_async_wait<1>();
@@ -475,13 +477,13 @@ bwd_dq_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restr
 // the group and every query tile at or below the diagonal, those (head, tile) pairs streamed
 // through two stages of Q, dO, L, D. Transposed scores (rows = keys): the accumulators are
 // the A operands of Pᵀ·dO and dSᵀ·Q.
-template <int D>
-__global__ void __launch_bounds__(kThreads, 1)
+template <int D, int W = 8>  // W warps, 16·W keys per block (as bwd_dq_kernel)
+__global__ void __launch_bounds__(32 * W, 1)
 bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __restrict__ q,
                 const uint16_t* __restrict__ k, const uint16_t* __restrict__ v, const float* __restrict__ dvec,
                 const float* __restrict__ l2v, int64_t tokens, uint16_t* __restrict__ dk, uint16_t* __restrict__ dv,
                 float scale) {
-    constexpr int BN = 128, BQ = D == 128 ? 32 : 64, P = D + kPad;  // BQ 32 at d 128: registers
+    constexpr int NT = 32 * W, BN = 16 * W, BQ = D == 128 ? 32 : 64, P = D + kPad;  // BQ 32 at d 128: registers
     extern __shared__ uint4 smem_raw[];
     uint16_t* sK = reinterpret_cast<uint16_t*>(smem_raw);
     uint16_t* sV = sK + BN * P;
@@ -501,17 +503,17 @@ bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __res
     auto issue = [&](int i, int st) {
         const int h = kvh * group + i / per_head, m0 = mfirst + (i % per_head) * BQ;
         const int64_t qoff = int64_t(start) * qs + int64_t(h) * D;
-        tile_async<D, BQ>(sQ + st * BQ * P, q + qoff, qs, m0, len);
-        tile_async<D, BQ>(sO + st * BQ * P, dout + qoff, qs, m0, len);
-        for (int c = threadIdx.x; c < 2 * BQ; c += kThreads) {
+        tile_async<D, BQ, NT>(sQ + st * BQ * P, q + qoff, qs, m0, len);
+        tile_async<D, BQ, NT>(sO + st * BQ * P, dout + qoff, qs, m0, len);
+        for (int c = threadIdx.x; c < 2 * BQ; c += NT) {
             const int r = c % BQ;
             const bool ok = m0 + r < len;
             const float* src = (c < BQ ? l2v : dvec) + int64_t(h) * tokens + start + (ok ? m0 + r : 0);
             cp_async4(smem_u32((c < BQ ? sL : sD) + st * BQ + r), src, ok);
         }
     };
-    tile_async<D, BN>(sK, k + koff, ks, n0, len);
-    tile_async<D, BN>(sV, v + koff, ks, n0, len);
+    tile_async<D, BN, NT>(sK, k + koff, ks, n0, len);
+    tile_async<D, BN, NT>(sV, v + koff, ks, n0, len);
     issue(0, 0);
     cp_async_commit();
 
@@ -1002,12 +1004,12 @@ decode_combine_kernel(const float* __restrict__ part, int splits, int hq, uint16
 
 template <int D>
 constexpr size_t fwd_smem() { return size_t(128 + 4 * 64) * (D + kPad) * 2; }
-template <int D>
-constexpr size_t dq_smem() { return size_t(2 * 128 + 4 * 64) * (D + kPad) * 2; }
-template <int D>
+template <int D, int W = 8>
+constexpr size_t dq_smem() { return size_t(2 * 16 * W + 4 * 64) * (D + kPad) * 2; }
+template <int D, int W = 8>
 constexpr size_t dkdv_smem() {
     constexpr int BQ = D == 128 ? 32 : 64;
-    return size_t(2 * 128 + 4 * BQ) * (D + kPad) * 2 + 4 * BQ * sizeof(float);
+    return size_t(2 * 16 * W + 4 * BQ) * (D + kPad) * 2 + 4 * BQ * sizeof(float);
 }
 
 Args args_of(const FlashShape& s) {
@@ -1046,7 +1048,7 @@ cudaError_t forward_wide(const FlashShape& s, const uint16_t* q, const uint16_t*
     return cudaGetLastError();
 }
 
-template <int D>
+template <int D, int W = 8>
 cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* q, const uint16_t* k,
                      const uint16_t* v, const uint16_t* out, const float* lse, uint16_t* dq, uint16_t* dk, uint16_t* dv,
                      float* ws, cudaStream_t stream) {
@@ -1060,13 +1062,15 @@ cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* 
     if (err != cudaSuccess) return err;
     const Args a = args_of(s);
     const float scale = float(1.0 / sqrt(double(D)));
-    if ((err = allow_smem(bwd_dq_kernel<D>, dq_smem<D>()))) return err;
-    bwd_dq_kernel<D><<<dim3(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hq), unsigned(s.batch)), kThreads,
-                       dq_smem<D>(), stream>>>(a, dout, q, k, v, dvec, l2, tokens, dq, scale);
+    constexpr int tile = 16 * W;  // query rows per dQ block, keys per dK/dV block
+    const unsigned tiles = unsigned((s.max_seqlen + tile - 1) / tile);
+    if ((err = allow_smem(bwd_dq_kernel<D, W>, dq_smem<D, W>()))) return err;
+    bwd_dq_kernel<D, W><<<dim3(tiles, unsigned(s.hq), unsigned(s.batch)), 32 * W, dq_smem<D, W>(), stream>>>(
+        a, dout, q, k, v, dvec, l2, tokens, dq, scale);
     if ((err = cudaGetLastError())) return err;
-    if ((err = allow_smem(bwd_dkdv_kernel<D>, dkdv_smem<D>()))) return err;
-    bwd_dkdv_kernel<D><<<dim3(unsigned((s.max_seqlen + 127) / 128), unsigned(s.hkv), unsigned(s.batch)), kThreads,
-                         dkdv_smem<D>(), stream>>>(a, dout, q, k, v, dvec, l2, tokens, dk, dv, scale);
+    if ((err = allow_smem(bwd_dkdv_kernel<D, W>, dkdv_smem<D, W>()))) return err;
+    bwd_dkdv_kernel<D, W><<<dim3(tiles, unsigned(s.hkv), unsigned(s.batch)), 32 * W, dkdv_smem<D, W>(), stream>>>(
+        a, dout, q, k, v, dvec, l2, tokens, dk, dv, scale);
     return cudaGetLastError();
 }
 
@@ -1126,6 +1130,15 @@ cudaError_t backward4(const FlashShape& s, const uint16_t* dout, const uint16_t*
 }
 
 }  // namespace
+
+cudaError_t flash_attention_backward_v5(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
+                                        const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,
+                                        uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace,
+                                        cudaStream_t stream) {
+    if (s.total_tokens == 0 || s.batch == 0) return cudaSuccess;
+    return s.head_dim == 64 ? backward<64, 4>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream)
+                            : backward<128, 4>(s, dout, q, k, v, out, lse, dq, dk, dv, workspace, stream);
+}
 
 cudaError_t flash_attention_backward_v4(const FlashShape& s, const uint16_t* dout, const uint16_t* q,
                                         const uint16_t* k, const uint16_t* v, const uint16_t* out, const float* lse,

@@ -124,6 +124,14 @@ int jl_flash_attention_backward_v4(const uint16_t* dout, const uint16_t* q, cons
                     cu_seqlens, batch, max_seqlen, total_tokens, hq, hkv, head_dim, dq, dk, dv, workspace, stream);
 }
 
+int jl_flash_attention_backward_v5(const uint16_t* dout, const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                   const uint16_t* out, const float* lse, const int32_t* cu_seqlens, int32_t batch,
+                                   int32_t max_seqlen, int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                   uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace, void* stream) {
+    return backward(jlora::flash_attention_backward_v5, "jl_flash_attention_backward_v5", dout, q, k, v, out, lse,
+                    cu_seqlens, batch, max_seqlen, total_tokens, hq, hkv, head_dim, dq, dk, dv, workspace, stream);
+}
+
 int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_dim) {
     if (len < 0 || hq <= 0 || (head_dim != 64 && head_dim != 128)) return -1;
     return 4 * jlora::flash_decode_workspace_floats(len, hq, head_dim);

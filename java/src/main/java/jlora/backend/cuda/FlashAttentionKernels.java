@@ -36,7 +36,9 @@ public final class FlashAttentionKernels {
          * V3's forward with a backward on 2-D warp tiles (scores 32 × 32 per warp, P and dS staged
          * through shared memory, then 32 rows × D/2 columns of dQ / dK / dV per warp).
          */
-        V4("_v3", "_v4", "_v2");
+        V4("_v3", "_v4", "_v2"),
+        /** V3 with v2's backward kernels in 4-warp blocks: two blocks per SM instead of one. */
+        V5("_v3", "_v5", "_v2");
 
         private final String forward, backward, decode;
 
