@@ -345,7 +345,7 @@ bwd_dkdv_kernel(Args a, const uint16_t* __restrict__ dout, const uint16_t* __res
 
 // ---------------------------------------------------------------- decode
 
-constexpr int kDecodeKeysPerSplit = 256;
+constexpr int kDecodeKeysPerSplit = 64;  // one 64-key tile per block in decode v2 (256: 4 dependent tiles, latency-bound)
 constexpr int kDecodeMaxSplits = 132 * 4;  // a few waves over the largest current SM count
 
 // One block per (split, query head): warp w takes keys c0 + w, c0 + w + 4, ...; lane i holds
@@ -468,8 +468,10 @@ cudaError_t backward(const FlashShape& s, const uint16_t* dout, const uint16_t* 
 template <int D>
 cudaError_t decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int hq, int hkv,
                    uint16_t* out, float* lse, float* part, cudaStream_t stream) {
-    const int splits = flash_decode_splits(len);
-    const int64_t chunk = (len + splits - 1) / splits;
+    // ceil(len / chunk) splits, not flash_decode_splits(len): with chunk = ceil(len / s) the
+    // last of s splits can start past len (len 34000, s 528: chunk 65, 527 · 65 > 34000).
+    const int64_t chunk = (len + flash_decode_splits(len) - 1) / flash_decode_splits(len);
+    const int splits = int((len + chunk - 1) / chunk);
     const float scale_log2 = float(1.0 / sqrt(double(D))) * kLog2e;
     decode_split_kernel<D><<<dim3(unsigned(splits), unsigned(hq)), kThreads, 0, stream>>>(q, k, v, len, chunk, hq, hkv,
                                                                                           scale_log2, part);

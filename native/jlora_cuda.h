@@ -135,7 +135,8 @@ JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* wor
 // deterministic (no atomics). Decode: one query token q [hq, head_dim] against a cache k / v
 // [len, hkv, head_dim] (every key visible), out [hq, head_dim], lse [hq] (may be null),
 // workspace jl_flash_decode_workspace_bytes = 4 · splits · hq · (head_dim + 2) with splits =
-// min(max(1, ceil(len / 256)), 528); backward workspace = 4 · total_tokens · hq.
+// min(max(1, ceil(len / 64)), 528); backward workspace = 8 · total_tokens · hq. The _v2 ... _v5 entry points
+// (cuda/flash_attention_v2.cu) take the same arguments and give the same results within bf16 rounding.
 JL_API int jl_flash_attention_forward(const uint16_t* q, const uint16_t* k, const uint16_t* v,
                                       const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
                                       int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* out,
@@ -146,9 +147,35 @@ JL_API int jl_flash_attention_backward(const uint16_t* dout, const uint16_t* q, 
                                        const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
                                        int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim, uint16_t* dq,
                                        uint16_t* dk, uint16_t* dv, float* workspace, void* stream);
+JL_API int jl_flash_attention_forward_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                         const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                         int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                         uint16_t* out, float* lse, void* stream);
+JL_API int jl_flash_attention_forward_v3(const uint16_t* q, const uint16_t* k, const uint16_t* v,
+                                         const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                         int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                         uint16_t* out, float* lse, void* stream);
+JL_API int jl_flash_attention_backward_v2(const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                                          const uint16_t* v, const uint16_t* out, const float* lse,
+                                          const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                          int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                          uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace, void* stream);
+JL_API int jl_flash_attention_backward_v4(const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                                          const uint16_t* v, const uint16_t* out, const float* lse,
+                                          const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                          int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                          uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace, void* stream);
+JL_API int jl_flash_attention_backward_v5(const uint16_t* dout, const uint16_t* q, const uint16_t* k,
+                                          const uint16_t* v, const uint16_t* out, const float* lse,
+                                          const int32_t* cu_seqlens, int32_t batch, int32_t max_seqlen,
+                                          int64_t total_tokens, int32_t hq, int32_t hkv, int32_t head_dim,
+                                          uint16_t* dq, uint16_t* dk, uint16_t* dv, float* workspace, void* stream);
 JL_API int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_dim);
 JL_API int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
                            int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream);
+JL_API int jl_flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
+                              int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace,
+                              void* stream);
 
 #ifdef __cplusplus
 }

@@ -43,8 +43,8 @@ def load_jlora():
         with open(path) as f:
             next(f)
             for line in f:
-                s, b, d, hq, hkv, fms, ft, bms, bt = line.split("\t")
-                rows[(int(s), int(d), int(hq), int(hkv))] = (float(ft), float(bt))
+                ver, s, b, d, hq, hkv, fms, ft, bms, bt = line.split("\t")
+                rows.setdefault(ver, {})[(int(s), int(d), int(hq), int(hkv))] = (float(ft), float(bt))
     return rows, path
 
 
@@ -85,19 +85,22 @@ def main():
     jl, path = load_jlora()
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, SDPA flash backend, causal, bf16; {ANCHORS}")
     print(f"jlora rows from {path}: {'found' if jl else 'MISSING (ratio columns empty)'}\n")
-    print("| S | B | d | Hq:Hkv | GQA via | torch fwd TFLOP/s | torch fwd+bwd TFLOP/s | jlora fwd / torch | jlora fwd+bwd / torch |")
-    print("|---:|---:|---:|---|---|---:|---:|---:|---:|")
+    versions = sorted(jl)
+    ratio_cols = "".join(f" jlora {v} fwd / torch | jlora {v} fwd+bwd / torch |" for v in versions)
+    print("| S | B | d | Hq:Hkv | GQA via | torch fwd TFLOP/s | torch fwd+bwd TFLOP/s |" + ratio_cols)
+    print("|---:|---:|---:|---|---|---:|---:|" + "---:|---:|" * len(versions))
     for d, hq, hkv in HEADS:
         for s in SEQ:
             try:
                 b, f_ms, ft, b_ms, bt, how = run(s, d, hq, hkv)
             except RuntimeError as e:
-                print(f"| {s} | {TOKENS // s} | {d} | {hq}:{hkv} | failed: {str(e).splitlines()[0]} | | | | |")
+                print(f"| {s} | {TOKENS // s} | {d} | {hq}:{hkv} | failed: {str(e).splitlines()[0]} | | |" + " | |" * len(versions))
                 continue
-            mine = jl.get((s, d, hq, hkv))
-            rf = f"{mine[0] / ft:.2f}" if mine else ""
-            rb = f"{mine[1] / bt:.2f}" if mine else ""
-            print(f"| {s} | {b} | {d} | {hq}:{hkv} | {how} | {ft:.1f} | {bt:.1f} | {rf} | {rb} |")
+            cells = ""
+            for v in versions:
+                mine = jl[v].get((s, d, hq, hkv))
+                cells += f" {mine[0] / ft:.2f} | {mine[1] / bt:.2f} |" if mine else " | |"
+            print(f"| {s} | {b} | {d} | {hq}:{hkv} | {how} | {ft:.1f} | {bt:.1f} |" + cells)
             torch.cuda.empty_cache()
 
 

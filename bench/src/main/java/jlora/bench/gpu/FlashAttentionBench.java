@@ -10,8 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import jlora.backend.cuda.CudaApi;
 import jlora.backend.cuda.DeviceBuffer;
@@ -26,7 +28,8 @@ import jlora.tensor.HalfFloats;
  * documents, packed through cu_seqlens). Shapes: S 1k–16k; head_dim 128 with Hq:Hkv 28:4 (7:1,
  * Qwen2.5-7B) and 32:4 (8:1, the ratio of Qwen2.5-72B's 64:8); head_dim 64 with 14:2
  * (Qwen2.5-0.5B) and 16:2 (8:1). Each figure is the median of {@value #TIMED} runs, each between
- * its own pair of CUDA events, after {@value #WARMUP} warm-ups; inputs are random bf16 (K/V of
+ * its own pair of CUDA events, after {@value #WARMUP} warm-ups, for every
+ * {@link FlashAttentionKernels.Version}; inputs are random bf16 (K/V of
  * one kv head are re-read from L2 by design; Q, dO and the outputs stream). The rows are also written as TSV to
  * $JLORA_BENCH_DIR/flash_attention_jlora.tsv, which bench/peers/torch_sdpa.py reads in the same
  * run to print torch's SDPA (flash backend) on the same shapes and the ratio. A second table
@@ -50,14 +53,31 @@ final class FlashAttentionBench implements GpuBenchmark {
 
     @Override
     public void run(CudaApi api, PrintStream out) {
-        FlashAttentionKernels fa = new FlashAttentionKernels(api);
         List<String> tsv = new ArrayList<>();
-        tsv.add("seqlen\tbatch\thead_dim\thq\thkv\tfwd_ms\tfwd_tflops\tfwdbwd_ms\tfwdbwd_tflops");
+        tsv.add("version\tseqlen\tbatch\thead_dim\thq\thkv\tfwd_ms\tfwd_tflops\tfwdbwd_ms\tfwdbwd_tflops");
         out.println();
         out.printf(Locale.ROOT, "causal, bf16, B·S = %d tokens, median of %d after %d warm-ups (CUDA events); %s%n%n",
                 TOKENS, TIMED, WARMUP, ANCHORS);
-        out.println("| S | B | d | Hq:Hkv | fwd ms | fwd TFLOP/s | fwd+bwd ms | fwd+bwd TFLOP/s |");
-        out.println("|---:|---:|---:|---|---:|---:|---:|---:|");
+        out.println("| version | S | B | d | Hq:Hkv | fwd ms | fwd TFLOP/s | fwd+bwd ms | fwd+bwd TFLOP/s |");
+        out.println("|---|---:|---:|---:|---|---:|---:|---:|---:|");
+        for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
+            table(api, new FlashAttentionKernels(api, version), out, tsv);
+        }
+        decode(api, out);
+        Path file = resultDir().resolve("flash_attention_jlora.tsv");
+        try {
+            Files.createDirectories(file.getParent());
+            Files.write(file, tsv);
+            out.println();
+            out.println("rows written to " + file + " for bench/peers/torch_sdpa.py");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One version's forward and forward + backward rows. */
+    private static void table(CudaApi api, FlashAttentionKernels fa, PrintStream out, List<String> tsv) {
+        String ver = fa.version().name().toLowerCase(Locale.ROOT);
         for (int[] h : HEADS) {
             int d = h[0], hq = h[1], hkv = h[2];
             long nq = (long) TOKENS * hq * d, nk = (long) TOKENS * hkv * d;
@@ -81,23 +101,13 @@ final class FlashAttentionBench implements GpuBenchmark {
                         double flops = 4.0 * batch * s * (double) s * hq * d / 2;
                         double fMs = medianMs(api, fwd), bMs = medianMs(api, both);
                         double fT = flops / (fMs * 1e9), bT = 3.5 * flops / (bMs * 1e9);
-                        out.printf(Locale.ROOT, "| %d | %d | %d | %d:%d | %.3f | %.1f | %.3f | %.1f |%n", s, batch, d, hq, hkv,
-                                fMs, fT, bMs, bT);
-                        tsv.add(String.format(Locale.ROOT, "%d\t%d\t%d\t%d\t%d\t%.4f\t%.2f\t%.4f\t%.2f", s, batch, d, hq, hkv,
-                                fMs, fT, bMs, bT));
+                        out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d:%d | %.3f | %.1f | %.3f | %.1f |%n", ver, s, batch, d,
+                                hq, hkv, fMs, fT, bMs, bT);
+                        tsv.add(String.format(Locale.ROOT, "%s\t%d\t%d\t%d\t%d\t%d\t%.4f\t%.2f\t%.4f\t%.2f", ver, s, batch, d,
+                                hq, hkv, fMs, fT, bMs, bT));
                     }
                 }
             }
-        }
-        decode(api, fa, out);
-        Path file = resultDir().resolve("flash_attention_jlora.tsv");
-        try {
-            Files.createDirectories(file.getParent());
-            Files.write(file, tsv);
-            out.println();
-            out.println("rows written to " + file + " for bench/peers/torch_sdpa.py");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
@@ -105,12 +115,21 @@ final class FlashAttentionBench implements GpuBenchmark {
      * Batch-1 decode over a KV cache: GB/s counting the K and V cache read once (2 · len · Hkv ·
      * D · 2 bytes; q, out and the split partials are negligible), the bound being HBM bandwidth.
      */
-    private static void decode(CudaApi api, FlashAttentionKernels fa, PrintStream out) {
+    private static void decode(CudaApi api, PrintStream out) {
         out.println();
         out.println("decode (one query token, split-K over the cache), median of " + TIMED + " after " + WARMUP + " warm-ups:");
         out.println();
-        out.println("| cache len | d | Hq:Hkv | µs | GB/s (K + V read once) |");
-        out.println("|---:|---:|---|---:|---:|");
+        out.println("| version | cache len | d | Hq:Hkv | µs | GB/s (K + V read once) |");
+        out.println("|---|---:|---:|---|---:|---:|");
+        Set<String> done = new HashSet<>();
+        for (FlashAttentionKernels.Version version : FlashAttentionKernels.Version.values()) {
+            FlashAttentionKernels fa = new FlashAttentionKernels(api, version);
+            if (done.add(fa.decodeFunction())) decodeRows(api, fa, out);
+        }
+    }
+
+    private static void decodeRows(CudaApi api, FlashAttentionKernels fa, PrintStream out) {
+        String ver = fa.version().name().toLowerCase(Locale.ROOT);
         for (int[] h : HEADS) {
             int d = h[0], hq = h[1], hkv = h[2];
             for (int len : new int[] {1024, 4096, 16384, 65536}) {
@@ -119,7 +138,7 @@ final class FlashAttentionBench implements GpuBenchmark {
                         DeviceBuffer v = random(api, nk); DeviceBuffer o = new DeviceBuffer(api, 2L * hq * d);
                         DeviceBuffer ws = new DeviceBuffer(api, fa.decodeWorkspaceBytes(len, hq, d))) {
                     double ms = medianMs(api, () -> fa.decode(q, k, v, len, hq, hkv, d, o, null, ws));
-                    out.printf(Locale.ROOT, "| %d | %d | %d:%d | %.1f | %.0f |%n", len, d, hq, hkv, ms * 1e3,
+                    out.printf(Locale.ROOT, "| %s | %d | %d | %d:%d | %.1f | %.0f |%n", ver, len, d, hq, hkv, ms * 1e3,
                             4.0 * nk / (ms * 1e6));
                 }
             }

@@ -17,24 +17,77 @@ import java.lang.invoke.MethodHandle;
  * {@code jlora.backend.cpu.CpuAttention} (scale 1/√headDim); documents of a packed batch are
  * given as {@link SequencePacking} (uploaded with {@link #upload}). The backward is deterministic.
  * {@link #decode} is one query token against a KV cache, split across blocks.
+ * <p>{@link Version} picks the forward / backward / decode kernels; both compute the same function with
+ * the same bf16 roundings (bench/results/flash-attention-plan.md records each one's speed).
  */
 public final class FlashAttentionKernels {
+    /** Kernel generations. */
+    public enum Version {
+        /** cuda/flash_attention.cu: 4-warp blocks, 32/16-bit shared loads, no pipelining; decode a warp per key. */
+        V1("", "", ""),
+        /**
+         * cuda/flash_attention_v2.cu: 8-warp blocks, ldmatrix, cp.async double buffering; decode
+         * reads each kv head's cache once for its query heads (k, v 16-byte aligned).
+         */
+        V2("_v2", "_v2", "_v2"),
+        /** V2 with forward warps of 32 rows (two m16 tiles: each K/V fragment feeds both). */
+        V3("_v3", "_v2", "_v2"),
+        /**
+         * V3's forward with a backward on 2-D warp tiles (scores 32 × 32 per warp, P and dS staged
+         * through shared memory, then 32 rows × D/2 columns of dQ / dK / dV per warp).
+         */
+        V4("_v3", "_v4", "_v2"),
+        /** V3 with v2's backward kernels in 4-warp blocks: two blocks per SM instead of one. */
+        V5("_v3", "_v5", "_v2");
+
+        private final String forward, backward, decode;
+
+        Version(String forward, String backward, String decode) {
+            this.forward = forward;
+            this.backward = backward;
+            this.decode = decode;
+        }
+    }
+
     private final CudaApi api;
+    private final Version version;
+    private final String forwardName, backwardName, decodeName;
     private final MethodHandle forward, backward, backwardWorkspace, decode, decodeWorkspace;
 
+    /**
+     * The fastest version that has passed GPU parity: V3 (H100, 2026-11-24 23:58: every version
+     * passed; V3 had the best forward and forward + backward; bench/results/flash-attention-plan.md).
+     */
     public FlashAttentionKernels(CudaApi api) {
+        this(api, Version.V3);
+    }
+
+    public FlashAttentionKernels(CudaApi api, Version version) {
         this.api = api;
-        forward = api.bindStatus("jl_flash_attention_forward", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+        this.version = version;
+        forwardName = "jl_flash_attention_forward" + version.forward;
+        backwardName = "jl_flash_attention_backward" + version.backward;
+        decodeName = "jl_flash_decode" + version.decode;
+        forward = api.bindStatus(forwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-        backward = api.bindStatus("jl_flash_attention_backward", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+        backward = api.bindStatus(backwardName, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS);
         backwardWorkspace = api.bind("jl_flash_attention_backward_workspace_bytes",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT));
-        decode = api.bindStatus("jl_flash_decode", ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
+        decode = api.bindStatus(decodeName, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         decodeWorkspace = api.bind("jl_flash_decode_workspace_bytes",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
+    }
+
+    public Version version() {
+        return version;
+    }
+
+    /** The native decode entry point this version uses (several versions share one). */
+    public String decodeFunction() {
+        return decodeName;
     }
 
     /** The packing's cu_seqlens as a device i32 buffer; the caller closes it. */
@@ -57,7 +110,7 @@ public final class FlashAttentionKernels {
         MemorySegment qs = q.at(0, qb), ks = k.at(0, kb), vs = v.at(0, kb), os = out.at(0, qb), ls = lse.at(0, 4 * t * hq);
         MemorySegment cu = cuSeqlens.at(0, 4L * (packing.batch() + 1));
         int batch = packing.batch(), max = packing.maxSeqlen();
-        api.run("jl_flash_attention_forward", () -> (int) forward.invokeExact(qs, ks, vs, cu, batch, max, t, hq, hkv,
+        api.run(forwardName, () -> (int) forward.invokeExact(qs, ks, vs, cu, batch, max, t, hq, hkv,
                 headDim, os, ls, MemorySegment.NULL));
     }
 
@@ -78,7 +131,7 @@ public final class FlashAttentionKernels {
         MemorySegment dqs = dq.at(0, qb), dks = dk.at(0, kb), dvs = dv.at(0, kb);
         MemorySegment ws = workspace.at(0, backwardWorkspaceBytes(t, hq));
         int batch = packing.batch(), max = packing.maxSeqlen();
-        api.run("jl_flash_attention_backward", () -> (int) backward.invokeExact(gs, qs, ks, vs, os, ls, cu, batch, max,
+        api.run(backwardName, () -> (int) backward.invokeExact(gs, qs, ks, vs, os, ls, cu, batch, max,
                 t, hq, hkv, headDim, dqs, dks, dvs, ws, MemorySegment.NULL));
     }
 
@@ -95,7 +148,7 @@ public final class FlashAttentionKernels {
         MemorySegment qs = q.at(0, 2L * hq * headDim), ks = kCache.at(0, kb), vs = vCache.at(0, kb);
         MemorySegment os = out.at(0, 2L * hq * headDim), ls = lse == null ? MemorySegment.NULL : lse.at(0, 4L * hq);
         MemorySegment ws = workspace.at(0, decodeWorkspaceBytes(len, hq, headDim));
-        api.run("jl_flash_decode", () -> (int) decode.invokeExact(qs, ks, vs, len, hq, hkv, headDim, os, ls, ws,
+        api.run(decodeName, () -> (int) decode.invokeExact(qs, ks, vs, len, hq, hkv, headDim, os, ls, ws,
                 MemorySegment.NULL));
     }
 }

@@ -38,7 +38,12 @@ class FlashAttentionArgumentsTest {
 
     @Test
     void forwardRefusesBadShapesAndPointers() {
-        String fn = "jl_flash_attention_forward";
+        for (String fn : new String[] {"jl_flash_attention_forward", "jl_flash_attention_forward_v2", "jl_flash_attention_forward_v3"}) {
+            forwardChecks(fn);
+        }
+    }
+
+    private void forwardChecks(String fn) {
         MethodHandle h = api.bindStatus(fn, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         MemorySegment p = MemorySegment.ofAddress(1 << 20), odd = MemorySegment.ofAddress((1 << 20) + 8);
@@ -59,13 +64,13 @@ class FlashAttentionArgumentsTest {
         api.run("jl_flash_decode", () -> (int) dec.invokeExact(NULL, NULL, NULL, 0L, 4, 1, 64, NULL, NULL, NULL, NULL));
 
         MethodHandle dws = api.bind("jl_flash_decode_workspace_bytes", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT));
-        for (long len : new long[] {0, 1, 256, 257, 5000, 1L << 20}) {
-            long splits = Math.min(Math.max(1, Math.ceilDiv(len, 256)), 528);
+        for (long len : new long[] {0, 1, 64, 65, 5000, 1L << 20}) {
+            long splits = Math.min(Math.max(1, Math.ceilDiv(len, 64)), 528);
             long want = 4 * splits * 8 * (128 + 2);
             assertEquals(want, (long) CudaApi.call(() -> (long) dws.invokeExact(len, 8, 128)), "len " + len);
         }
         assertEquals(-1L, (long) CudaApi.call(() -> (long) dws.invokeExact(10L, 8, 100)));
         MethodHandle bws = api.bind("jl_flash_attention_backward_workspace_bytes", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT));
-        assertEquals(4L * 1000 * 28, (long) CudaApi.call(() -> (long) bws.invokeExact(1000L, 28)));
+        assertEquals(8L * 1000 * 28, (long) CudaApi.call(() -> (long) bws.invokeExact(1000L, 28)));
     }
 }
