@@ -67,6 +67,35 @@ JL_API int jl_event_destroy(void* event);
 JL_API int jl_event_record(void* event, void* stream);
 JL_API int jl_event_elapsed_ms(void* start, void* end, float* out_ms);
 
+// Streams and stream-ordered memory (native/stream.cpp). Streams are created blocking, so
+// they stay ordered with the legacy default stream (stream null). jl_malloc_async /
+// jl_free_async use the device's default memory pool (cudaMallocAsync); its release threshold
+// (bytes kept reserved across synchronizations; 0 by default, UINT64_MAX keeps everything)
+// and its statistics are those of the pool of `device`. jl_memcpy_async infers the
+// direction from the pointers; host memory should be pinned for it to be asynchronous.
+typedef struct jl_pool_stats {
+    int64_t reserved_bytes;       // cudaMemPoolAttrReservedMemCurrent
+    int64_t reserved_peak_bytes;  // cudaMemPoolAttrReservedMemHigh (since creation or the last reset)
+    int64_t used_bytes;           // cudaMemPoolAttrUsedMemCurrent
+    int64_t used_peak_bytes;      // cudaMemPoolAttrUsedMemHigh
+    int64_t release_threshold;    // cudaMemPoolAttrReleaseThreshold
+} jl_pool_stats;
+
+JL_API int jl_stream_create(void** out);
+JL_API int jl_stream_destroy(void* stream);
+JL_API int jl_stream_synchronize(void* stream);
+JL_API int jl_stream_wait_event(void* stream, void* event);
+JL_API int jl_malloc_async(void** out, int64_t bytes, void* stream);
+JL_API int jl_free_async(void* ptr, void* stream);
+JL_API int jl_memcpy_async(void* dst, const void* src, int64_t bytes, void* stream);
+JL_API int jl_memcpy_2d_async(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t width_bytes,
+                              int64_t rows, void* stream);
+JL_API int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream);
+JL_API int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes);
+JL_API int jl_mem_pool_stats(int32_t device, jl_pool_stats* out);
+JL_API int jl_mem_pool_reset_peaks(int32_t device);
+JL_API int jl_mem_pool_trim(int32_t device, int64_t keep_bytes);
+
 // cuda/cast.cu. stream may be null (the legacy default stream). Launch errors are
 // returned; errors during execution surface at the next synchronizing call.
 JL_API int jl_cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, void* stream);
