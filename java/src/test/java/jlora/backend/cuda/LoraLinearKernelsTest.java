@@ -130,11 +130,12 @@ class LoraLinearKernelsTest {
 
             // GPU
             int xLd = c.xType == DType.BF16 ? in + rank : in; // BF16 x has the adapter's room after it
-            int gLd = out + rank;
+            DType gType = c.xType; // BF16 dOut comes with the adapter's room (zero-copy), F32 is cast
+            int gLd = gType == DType.BF16 ? out + rank : out;
             float[] xWide = widen(x, T, in, xLd), gWide = widen(g, T, out, gLd);
             try (LoraLinearKernels.FoldedWeight f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, rank);
                     DeviceBuffer dx = GpuParity.upload(api, GpuParity.tensor(arena, c.xType, xWide, xWide.length));
-                    DeviceBuffer dg = GpuParity.upload(api, GpuParity.tensor(arena, DType.BF16, gWide, gWide.length));
+                    DeviceBuffer dg = GpuParity.upload(api, GpuParity.tensor(arena, gType, gWide, gWide.length));
                     DeviceBuffer da = GpuParity.upload(api, arena, a); DeviceBuffer db = GpuParity.upload(api, arena, b);
                     DeviceBuffer dBias = c.bias ? GpuParity.upload(api, arena, bias) : null;
                     DeviceBuffer y = GpuParity.poisoned(api, GpuParity.bytes(c.outType, (long) T * out), 0xFF);
@@ -152,7 +153,7 @@ class LoraLinearKernelsTest {
                 LoraLinearKernels.Adapter ad = new LoraLinearKernels.Adapter(da, db, rank, scale);
                 DeviceMatrix xm = new DeviceMatrix(dx, 0, c.xType, T, in, xLd);
                 k.forward(s, f, ad, dBias, dropout, xm, DeviceMatrix.of(y, c.outType, T, out), xa);
-                DeviceMatrix gm = new DeviceMatrix(dg, 0, DType.BF16, T, out, gLd);
+                DeviceMatrix gm = new DeviceMatrix(dg, 0, gType, T, out, gLd);
                 k.backward(s, f, ad, dropout, gm, xm, xa, DeviceMatrix.of(gx, c.outType, T, in), gA, gB, c.bias ? gBias : null);
                 s.synchronize();
                 assertWithin("lora y " + ctx, yCpu, GpuParity.download(arena, y, c.outType, T * out), yBound);
