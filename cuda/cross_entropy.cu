@@ -106,6 +106,64 @@ __global__ void __launch_bounds__(kThreads) chunk_backward_kernel(const float* _
     }
 }
 
+// Block-wide merge of per-thread (m, s) pairs; every thread gets the result.
+__device__ __forceinline__ void block_merge(float& m, float& s) {
+    __shared__ float sm[32], ss[32];
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+        merge(m, s, m2, s2);
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    __syncthreads();  // sm / ss may still be read by a previous call
+    if (lane == 0) {
+        sm[warp] = m;
+        ss[warp] = s;
+    }
+    __syncthreads();
+    m = lane < warps ? sm[lane] : -INFINITY;
+    s = lane < warps ? ss[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+        merge(m, s, m2, s2);
+    }
+}
+
+// One block per row over the whole vocabulary: pass 1 the online (m, s), pass 2 (when g) the
+// gradient row. The row (V · 4 bytes) is read twice; the second read mostly hits L2.
+__global__ void __launch_bounds__(kThreads) rows_fwd_bwd_kernel(const float* __restrict__ logits, int64_t ld,
+                                                                const int32_t* __restrict__ targets,
+                                                                const int32_t* __restrict__ rows, int64_t n, int64_t vocab,
+                                                                float scale, uint16_t* __restrict__ g, int64_t g_ld,
+                                                                float* __restrict__ lse, float* __restrict__ loss) {
+    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
+        const float* l = logits + r * ld;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
+            float v = l[j];
+            if (v > m) {
+                s = s * expf(m - v) + 1.0f;
+                m = v;
+            } else {
+                s += expf(v - m);
+            }
+        }
+        block_merge(m, s);
+        const float row_lse = m + logf(s);
+        const int64_t y = targets[r];
+        if (threadIdx.x == 0) {
+            lse[rows[r]] = row_lse;
+            loss[rows[r]] = row_lse - l[y];
+        }
+        if (g != nullptr) {
+            for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
+                float p = expf(l[j] - row_lse) * scale;
+                if (j == y) p -= scale;
+                st(g, r * g_ld + j, p);
+            }
+        }
+    }
+}
+
 template <typename Src>
 __global__ void __launch_bounds__(kThreads) gather_kernel(const Src* __restrict__ src, int64_t src_ld,
                                                           const int32_t* __restrict__ rows, int64_t n, int64_t cols,
@@ -170,6 +228,15 @@ cudaError_t ce_chunk_backward(const float* logits, int64_t ld, const int32_t* ta
     if (n <= 0 || cols <= 0) return cudaSuccess;
     chunk_backward_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(logits, ld, targets, rows, lse, n, cols, v0, loss_scale,
                                                                     g, g_ld);
+    return cudaGetLastError();
+}
+
+cudaError_t ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
+                                     int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse, float* loss,
+                                     cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
+    rows_fwd_bwd_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, rows, n, vocab, loss_scale, g, g_ld, lse, loss);
     return cudaGetLastError();
 }
 

@@ -28,6 +28,13 @@ cudaError_t ce_chunk_backward(const float* logits, int64_t ld, const int32_t* ta
 cudaError_t ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, bool dst_bf16,
                             int64_t ld, bool accumulate, cudaStream_t stream);
 
+// Whole vocabulary rows at once (the forward+backward path over row blocks): logits f32 [n, V]
+// (row stride ld). Writes lse[rows[c]], loss[rows[c]] and, when g is not null, g (bf16, row
+// stride g_ld) = (softmax - onehot) · loss_scale.
+cudaError_t ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
+                                     int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse, float* loss,
+                                     cudaStream_t stream);
+
 }  // namespace jlora
 
 #endif

@@ -56,4 +56,15 @@ int jl_ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t*
     return JL_OK;
 }
 
+int jl_ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
+                                int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse, float* loss,
+                                void* stream) {
+    if (n < 0 || vocab <= 0 || ld < vocab || (g && g_ld < vocab) || (n > 0 && (!logits || !targets || !rows || !lse || !loss))) {
+        return jlora::fail_argument("jl_ce_rows_forward_backward: null pointer, bad size or ld < vocab");
+    }
+    JL_CHECK(jlora::ce_rows_forward_backward(logits, ld, targets, rows, n, vocab, loss_scale, g, g_ld, lse, loss,
+                                             as_stream(stream)));
+    return JL_OK;
+}
+
 }  // extern "C"

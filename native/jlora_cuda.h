@@ -223,6 +223,11 @@ JL_API int jl_ce_finalize(const float* state, const int32_t* rows, int64_t n, fl
 JL_API int jl_ce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
                                 const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
                                 int64_t g_ld, void* stream);
+// jl_ce_rows_forward_backward: logits f32 [n, vocab] (row stride ld) are whole rows: writes
+//   lse[rows[c]], loss[rows[c]] and, when g is not null, g (bf16) = (softmax - onehot) · loss_scale.
+JL_API int jl_ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                                       int64_t n, int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse,
+                                       float* loss, void* stream);
 JL_API int jl_ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, int32_t dst_dtype,
                               int64_t ld, int32_t accumulate, void* stream);
 

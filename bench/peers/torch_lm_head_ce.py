@@ -73,6 +73,10 @@ if os.path.exists(tsv):
         for line in f:
             chunk, jf, ja, pf, pa = line.split("\t")
             jf, ja, pf, pa = float(jf), float(ja), int(pf), int(pa)
+            if chunk.startswith("rows"):  # fused forward+backward over row blocks: no separate forward
+                print(f"| jlora fused fwd+bwd, row block {chunk[4:]} | - | {ja:.3f} ({all_ms / ja:.2f}x) | "
+                      f"{3 * flops / (ja * 1e9):.1f} | - | {mib(pa):.0f} MiB ({peak_all / max(pa, 1):.1f}x less) |")
+                continue
             print(f"| jlora chunk {chunk} | {jf:.3f} ({fwd_ms / jf:.2f}x) | {ja:.3f} ({all_ms / ja:.2f}x) | "
                   f"{3 * flops / (ja * 1e9):.1f} | {mib(pf):.0f} MiB ({peak_fwd / max(pf, 1):.1f}x less) | "
                   f"{mib(pa):.0f} MiB ({peak_all / max(pa, 1):.1f}x less) |")

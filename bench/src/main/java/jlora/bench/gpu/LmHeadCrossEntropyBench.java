@@ -78,6 +78,29 @@ final class LmHeadCrossEntropyBench implements GpuBenchmark {
                         3 * flops / (all * 1e9), 3 * flops / (all * 1e9) / peak, mib(peakFwd), mib(peakAll));
                 tsv.append(chunk).append('\t').append(fwd).append('\t').append(all).append('\t').append(peakFwd).append('\t').append(peakAll).append('\n');
             }
+            out.println();
+            out.println("fused forward+backward (one call, lossScale known upfront, whole-vocabulary row blocks: two GEMM passes instead of three):");
+            out.println();
+            out.println("| row block | fwd+bwd ms | fwd+bwd TFLOP/s | vs peak | peak mem |");
+            out.println("|---:|---:|---:|---:|---:|");
+            for (int rb : new int[] {256, CrossEntropyKernels.DEFAULT_ROW_BLOCK, 1024}) {
+                s.synchronize();
+                pool.resetPeaks();
+                long base = pool.stats().used();
+                double all;
+                long peakAll;
+                try (DeviceBuffer lse = pool.allocate(4L * T, s); DeviceBuffer dh = pool.allocate(2L * T * D, s)) {
+                    DeviceMatrix dhm = DeviceMatrix.of(dh, DType.BF16, T, D);
+                    all = CudaTimer.medianMs(api, s, () -> ce.forwardBackward(s, hm, wm, targets, 1f / T, rb, lse, dhm, false, null));
+                    s.synchronize();
+                    peakAll = pool.stats().usedPeak() - base;
+                }
+                // the useful work is still forward + backward: 3 · 2·T·V·D, done in 2 passes
+                out.printf(Locale.ROOT, "| %d | %.3f | %.1f | %.2f | %s |%n", rb, all, 3 * flops / (all * 1e9), 3 * flops / (all * 1e9) / peak,
+                        mib(peakAll));
+                tsv.append("rows").append(rb).append('\t').append(Double.NaN).append('\t').append(all).append('\t').append(0).append('\t')
+                        .append(peakAll).append('\n');
+            }
         }
         Path file = FlashAttentionBench.resultDir().resolve("lm_head_ce_jlora.tsv");
         try {

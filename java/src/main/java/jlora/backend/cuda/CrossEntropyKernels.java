@@ -26,6 +26,7 @@ import jlora.tensor.DType;
  * dHidden_c += G·W_c (fp32 scratch, first chunk overwrites) and dLmHead[c] += Gᵀ·hidden (fp32).
  * Device memory beyond the inputs: n·C·4 bytes of logits (+ n·C·2 of G backward), n·D·2 (+ n·D·4
  * backward) and 12·n; with the default chunk, T = 4096 and D = 3584 about 290 MiB backward.
+ * {@link #forwardBackward} trades memory for one GEMM pass less when lossScale is known upfront.
  */
 public final class CrossEntropyKernels {
     /** 8192 vocabulary rows per chunk: GEMMs of N = 8192 run at the GEMM's full rate on an H100. */
@@ -34,7 +35,7 @@ public final class CrossEntropyKernels {
     private final CudaApi api;
     private final Gemm gemm;
     private final DevicePool pool;
-    private final MethodHandle gather, chunkForward, finalizeRows, chunkBackward, scatter;
+    private final MethodHandle gather, chunkForward, finalizeRows, chunkBackward, scatter, rowsForwardBackward;
 
     public CrossEntropyKernels(CudaApi api, Gemm gemm, DevicePool pool) {
         this.api = api;
@@ -48,6 +49,70 @@ public final class CrossEntropyKernels {
                 JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS);
         scatter = api.bindStatus("jl_ce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT,
                 ADDRESS);
+        rowsForwardBackward = api.bindStatus("jl_ce_rows_forward_backward", ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
+                JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
+    }
+
+    /** 512 counted rows per block of the fused path: 512 · V · 6 bytes of scratch (446 MiB at V = 152064). */
+    public static final int DEFAULT_ROW_BLOCK = 512;
+
+    /**
+     * Forward and backward in one call, when lossScale is known before the forward (the trainer
+     * knows the accumulated batch's token count): blocks of {@code rowBlock} counted rows take the
+     * whole vocabulary at once, logits {@code [rb, V]} = hidden_b · Wᵀ, one kernel turns each row
+     * into lse, loss and G = (softmax − onehot) · lossScale (bf16), then dHidden_b = G·W and
+     * dLmHead += Gᵀ·hidden_b. Two GEMM passes over the head instead of the chunked path's three
+     * (forward, then recompute in the backward); memory rb·V·6 bytes instead of n·C·6. Same
+     * outputs as {@link #forward} followed by {@link #backward}.
+     */
+    public LossSum forwardBackward(CudaStream s, DeviceMatrix hidden, DeviceMatrix lmHead, int[] targets, float lossScale, int rowBlock,
+            DeviceBuffer lse, DeviceMatrix dHidden, boolean accumulate, DeviceBuffer dLmHead) {
+        int T = hidden.rows(), D = hidden.cols(), V = lmHead.rows();
+        check(hidden, lmHead, targets, rowBlock);
+        if (dHidden.rows() != T || dHidden.cols() != D) throw new IllegalArgumentException("dHidden is " + dHidden.rows() + "×" + dHidden.cols());
+        MemorySegment lseP = lse.at(0, 4L * T);
+        if (!accumulate) zeroRows(s, dHidden);
+        try (Counted c = count(s, targets, V); DeviceBuffer loss = pool.allocate(4L * T, s)) {
+            lse.fillAsync(0, 0, 4L * T, s);
+            loss.fillAsync(0, 0, 4L * T, s);
+            if (c.n > 0) {
+                int rb = Math.min(rowBlock, c.n);
+                try (Rows h = gatherRows(s, hidden, c); DeviceBuffer logits = pool.allocate(4L * rb * V, s);
+                        DeviceBuffer g = pool.allocate(2L * rb * V, s); DeviceBuffer dh = pool.allocate(4L * rb * D, s)) {
+                    MemorySegment lossP = loss.at(0, 4L * T), st = s.handle();
+                    for (int b0 = 0; b0 < c.n; b0 += rb) {
+                        int n = Math.min(rb, c.n - b0);
+                        DeviceMatrix hb = h.matrix().rows(b0, n);
+                        DeviceMatrix lg = DeviceMatrix.of(logits, DType.F32, n, V), gm = DeviceMatrix.of(g, DType.BF16, n, V);
+                        gemm.gemm(s, hb, false, lmHead, true, lg, 1f, 0f);
+                        MemorySegment lp = lg.pointer(), gp = gm.pointer(), ys = c.targets.at(4L * b0, 4L * n), rows = c.rows.at(4L * b0, 4L * n);
+                        long nl = n, vl = V;
+                        api.run("jl_ce_rows_forward_backward", () -> (int) rowsForwardBackward.invokeExact(lp, vl, ys, rows, nl, vl,
+                                lossScale, gp, vl, lseP, lossP, st));
+                        DeviceMatrix dhM = DeviceMatrix.of(dh, DType.F32, n, D);
+                        gemm.gemm(s, gm, false, lmHead, false, dhM, 1f, 0f);
+                        if (dLmHead != null) gemm.gemm(s, gm, true, hb, false, DeviceMatrix.of(dLmHead, DType.F32, V, D), 1f, 1f);
+                        MemorySegment src = dh.at(0, 4L * n * D), dst = dHidden.pointer();
+                        int dt = ActivationType.code(dHidden.type());
+                        long dld = dHidden.ld(), cols = D;
+                        int acc = accumulate ? 1 : 0;
+                        api.run("jl_ce_scatter_rows", () -> (int) scatter.invokeExact(src, nl, cols, rows, dst, dt, dld, acc, st));
+                    }
+                }
+            }
+            return sumLoss(s, loss, T, c.n);
+        }
+    }
+
+    private static LossSum sumLoss(CudaStream s, DeviceBuffer loss, int T, int counted) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(JAVA_FLOAT, Math.max(T, 1));
+            if (T > 0) loss.copyToAsync(host.asSlice(0, 4L * T), s);
+            s.synchronize();
+            double sum = 0;
+            for (int t = 0; t < T; t++) sum += host.getAtIndex(JAVA_FLOAT, t);
+            return new LossSum(sum, counted);
+        }
     }
 
     /** The counted rows of a call on the device: token indices and their targets (i32, n each). */
@@ -136,14 +201,7 @@ public final class CrossEntropyKernels {
                     api.run("jl_ce_finalize", () -> (int) finalizeRows.invokeExact(st, rows, n, lseP, lossP, stream));
                 }
             }
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment host = arena.allocate(JAVA_FLOAT, Math.max(T, 1));
-                if (T > 0) loss.copyToAsync(host.asSlice(0, 4L * T), s);
-                s.synchronize();
-                double sum = 0;
-                for (int t = 0; t < T; t++) sum += host.getAtIndex(JAVA_FLOAT, t);
-                return new LossSum(sum, c.n);
-            }
+            return sumLoss(s, loss, T, c.n);
         }
     }
 
@@ -203,7 +261,7 @@ public final class CrossEntropyKernels {
     }
 
     private static void check(DeviceMatrix hidden, DeviceMatrix lmHead, int[] targets, int vocabChunk) {
-        if (vocabChunk <= 0) throw new IllegalArgumentException("vocabChunk must be positive, got " + vocabChunk);
+        if (vocabChunk <= 0) throw new IllegalArgumentException("the vocabulary chunk / row block must be positive, got " + vocabChunk);
         if (lmHead.type() != DType.BF16) throw new IllegalArgumentException("the LM head must be BF16, got " + lmHead.type());
         if (lmHead.cols() != hidden.cols()) throw new IllegalArgumentException("hidden has " + hidden.cols() + " features, head " + lmHead.cols());
         if (targets.length != hidden.rows()) throw new IllegalArgumentException(targets.length + " targets for " + hidden.rows() + " rows");

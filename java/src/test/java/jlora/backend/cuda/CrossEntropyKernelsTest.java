@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link CrossEntropyKernels} (chunked LM head + cross-entropy: cuBLASLt + cuda/cross_entropy.cu)
- * against {@link CpuBackend#crossEntropy} / {@link CpuBackend#crossEntropyBackward} on fresh random
+ * {@link CrossEntropyKernels} (chunked LM head + cross-entropy: cuBLASLt + cuda/cross_entropy.cu),
+ * both the chunked forward / backward pair and the fused forward+backward over row blocks, against {@link CpuBackend#crossEntropy} / {@link CpuBackend#crossEntropyBackward} on fresh random
  * inputs: ignored targets (−100) mixed in, all ignored, none ignored with BF16 hidden (the no-gather
  * path), chunks that do and do not divide V, a chunk larger than V, F32 and BF16 dHidden, overwrite
  * and accumulate. Bounds come from a float64 model of the GPU's roundings: a logit is off by at
@@ -140,6 +140,28 @@ class CrossEntropyKernelsTest {
                 assertWithin("ce lse " + ctx, lseT.toFloatArray(), GpuParity.downloadF32(arena, lse, T), lb);
                 assertWithin("ce dHidden " + ctx, dhWant, GpuParity.download(arena, gdh, c.dHidden, T * D), dhBound);
                 if (c.head) assertWithin("ce dLmHead " + ctx, dWT.toFloatArray(), GpuParity.downloadF32(arena, gdw, V * D), dWBound);
+            }
+            // The fused forward+backward over row blocks: the same outputs, the same bounds.
+            int rowBlock = 1 + r.nextInt(Math.max(1, T));
+            String fctx = ctx + " fused rowBlock=" + rowBlock;
+            try (DeviceBuffer dh = GpuParity.upload(api, GpuParity.tensor(arena, c.hidden, h, T * D));
+                    DeviceBuffer dw = GpuParity.upload(api, GpuParity.tensor(arena, DType.BF16, w, V * D));
+                    DeviceBuffer lse = GpuParity.poisoned(api, 4L * T, 0xFF);
+                    DeviceBuffer gdh = c.accumulate ? GpuParity.upload(api, GpuParity.tensor(arena, c.dHidden, dH0, T * D))
+                            : GpuParity.poisoned(api, GpuParity.bytes(c.dHidden, (long) T * D), 0xFF);
+                    DeviceBuffer gdw = GpuParity.upload(api, arena, dW0)) {
+                DeviceMatrix hm = DeviceMatrix.of(dh, c.hidden, T, D), wm = DeviceMatrix.of(dw, DType.BF16, V, D);
+                LossSum got = k.forwardBackward(s, hm, wm, y, scale, rowBlock, lse, DeviceMatrix.of(gdh, c.dHidden, T, D), c.accumulate,
+                        c.head ? gdw : null);
+                if (got.count() != want.count() || !(Math.abs(got.sum() - want.sum()) <= lossBound)) {
+                    throw new AssertionError(String.format("ce loss %s: want %s (%d tokens) got %s (%d tokens), |Δ| = %.3g, bound %.3g",
+                            fctx, want.sum(), want.count(), got.sum(), got.count(), Math.abs(got.sum() - want.sum()), lossBound));
+                }
+                double[] lb = new double[T];
+                for (int t = 0; t < T; t++) lb[t] = y[t] == Backend.IGNORE_INDEX ? 1e-30 : lseBound[t];
+                assertWithin("ce lse " + fctx, lseT.toFloatArray(), GpuParity.downloadF32(arena, lse, T), lb);
+                assertWithin("ce dHidden " + fctx, dhWant, GpuParity.download(arena, gdh, c.dHidden, T * D), dhBound);
+                if (c.head) assertWithin("ce dLmHead " + fctx, dWT.toFloatArray(), GpuParity.downloadF32(arena, gdw, V * D), dWBound);
             }
         }
     }
