@@ -46,6 +46,7 @@ public final class LoraLinearKernels implements AutoCloseable {
     private final Nf4DequantKernels nf4;
     private final MethodHandle castRows, dropoutAdd, biasAdd;
     private DeviceBuffer ones; // bf16 1.0 [capacity], the left operand of dBias = 1ᵀ·g
+    private boolean epilogueBias = true;
     private int onesCapacity;
 
     public LoraLinearKernels(CudaApi api, Gemm gemm, DevicePool pool) {
@@ -158,15 +159,40 @@ public final class LoraLinearKernels implements AutoCloseable {
                 gemm.gemm(s, left.columns(0, f.in), false, f.a(), true, xaM, 1f, 0f);
             }
             castRows(s, xaM, left.columns(f.in, f.r), 1f, Dropout.NONE);
-            gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+            if (bias == null) {
+                gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+            } else {
+                biasedGemm(s, left, f, bias, out);
+            }
         }
-        if (bias != null) {
-            MemorySegment y = out.pointer(), b = bias.at(0, 4L * f.out);
-            int dt = ActivationType.code(out.type());
-            long ld = out.ld(), n = f.out;
-            MemorySegment st = s.handle();
-            api.run("jl_bias_add", () -> (int) biasAdd.invokeExact(y, dt, ld, b, (long) T, n, st));
+    }
+
+    /**
+     * y = left · F_fwdᵀ + bias: the bias in cuBLASLt's epilogue (bias in y's type: a BF16 y takes
+     * a bf16 copy of the fp32 bias, one rounding), or, should cuBLASLt offer no algorithm with
+     * that epilogue, the GEMM then jl_bias_add (one more pass over y).
+     */
+    private void biasedGemm(CudaStream s, DeviceMatrix left, FoldedWeight f, DeviceBuffer bias, DeviceMatrix out) {
+        DeviceMatrix b32 = DeviceMatrix.of(bias, DType.F32, 1, f.out);
+        if (epilogueBias) {
+            try (DeviceBuffer bf = out.type() == DType.BF16 ? pool.allocate(2L * f.out, s) : null) {
+                DeviceMatrix b = b32;
+                if (bf != null) {
+                    b = DeviceMatrix.of(bf, DType.BF16, 1, f.out);
+                    castRows(s, b32, b, 1f, Dropout.NONE);
+                }
+                gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f, b);
+                return;
+            } catch (CudaException e) {
+                if (!e.function().equals("cublasLtMatmulAlgoGetHeuristic")) throw e;
+                epilogueBias = false; // this cuBLASLt has no bias epilogue for these types: add it ourselves
+            }
         }
+        gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+        MemorySegment y = out.pointer(), bp = bias.at(0, 4L * f.out), st = s.handle();
+        int dt = ActivationType.code(out.type());
+        long ld = out.ld(), n = f.out, rows = out.rows();
+        api.run("jl_bias_add", () -> (int) biasAdd.invokeExact(y, dt, ld, bp, rows, n, st));
     }
 
     /**

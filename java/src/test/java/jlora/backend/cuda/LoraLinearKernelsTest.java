@@ -91,7 +91,9 @@ class LoraLinearKernelsTest {
                 for (int o = 0; o < out; o++) {
                     double lora = 0;
                     for (int j = 0; j < rank; j++) lora += Math.abs(b[o * rank + j]) * (Math.abs(xaCpu[t * rank + j]) + bXa[t * rank + j]);
-                    double v = 0x1p-7 * (bXW[t * out + o] + Math.abs(scale) * lora) + 1e-6;
+                    // + a bf16 output's bias rounded to bf16 in the GEMM epilogue (2⁻⁹·|b|)
+                    double v = 0x1p-7 * (bXW[t * out + o] + Math.abs(scale) * lora) + 1e-6
+                            + (c.bias && c.outType == DType.BF16 ? 0x1p-8 * Math.abs(bias[o]) : 0);
                     yBound[t * out + o] = v + (c.outType == DType.BF16 ? 0x1p-8 * Math.abs(yCpu[t * out + o]) : 0);
                 }
             }
