@@ -115,15 +115,6 @@ JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
 
-// The same into rows of a wider matrix (the W block of the folded LoRA weight): element e goes
-// to out[(e / row_len) * row_stride + e % row_len]. Plain when absmax_q is null (absmax f32),
-// double quant otherwise (absmax ignored). row_len a multiple of 32 dividing n, row_stride >=
-// row_len and a multiple of 8; out 16-byte aligned.
-JL_API int jl_nf4_dequant_rows_bf16(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
-                                   const float* nested_absmax, const float* nested_code, float offset,
-                                   int32_t nested_blocksize, int64_t n, int32_t blocksize, int64_t row_len,
-                                   int64_t row_stride, uint16_t* out, void* stream);
-
 // cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
 // dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
 // jl_rms_norm_workspace_bytes(rows, dim) bytes of device workspace.
@@ -201,6 +192,15 @@ JL_API int jl_lora_cast_rows(const void* src, int32_t src_dtype, int64_t src_ld,
                              float keep_scale, void* stream);
 JL_API int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const float* tmp, int64_t rows, int64_t cols,
                                uint64_t seed, uint64_t keep_threshold, float keep_scale, void* stream);
+// jl_lora_nf4_dequant_rows: an NF4 weight [rows, row_len] (as jl_nf4_dequant_bf16 reads it: plain
+//   absmax when absmax_q is null, double quant otherwise) to bf16 rows row_stride elements apart
+//   in out (the W block of the folded weight; the columns in between untouched), bit-exact with
+//   jlora.quant.Nf4Tensor#dequantize(BF16). row_len, row_stride multiples of 8, blocksize a power
+//   of two >= 8, out 16-byte and packed 4-byte aligned.
+JL_API int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
+                                    const float* nested_absmax, const float* nested_code, float offset,
+                                    int32_t nested_blocksize, int32_t blocksize, int64_t rows, int64_t row_len,
+                                    int64_t row_stride, uint16_t* out, void* stream);
 // The kernels' mask function run on the CPU for the given indices (LoraDropoutMaskTest).
 JL_API int jl_lora_dropout_factor_host(uint64_t seed, uint64_t keep_threshold, float keep_scale, const int64_t* index,
                                        int64_t n, float* out);

@@ -43,8 +43,7 @@ public final class LoraLinearKernels implements AutoCloseable {
     private final CudaApi api;
     private final Gemm gemm;
     private final DevicePool pool;
-    private final Nf4DequantKernels nf4;
-    private final MethodHandle castRows, dropoutAdd, biasAdd;
+    private final MethodHandle castRows, dropoutAdd, biasAdd, nf4Rows;
     private DeviceBuffer ones; // bf16 1.0 [capacity], the left operand of dBias = 1ᵀ·g
     private boolean epilogueBias = true;
     private int onesCapacity;
@@ -53,12 +52,13 @@ public final class LoraLinearKernels implements AutoCloseable {
         this.api = api;
         this.gemm = gemm;
         this.pool = pool;
-        this.nf4 = new Nf4DequantKernels(api);
         castRows = api.bindStatus("jl_lora_cast_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
         dropoutAdd = api.bindStatus("jl_lora_dropout_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
         biasAdd = api.bindStatus("jl_bias_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        nf4Rows = api.bindStatus("jl_lora_nf4_dequant_rows", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT, JAVA_INT,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
     }
 
     /** The trainable adapter: fp32 masters A {@code [r, in]}, B {@code [out, r]}, dense, and the scale s. */
@@ -123,10 +123,34 @@ public final class LoraLinearKernels implements AutoCloseable {
         castRows(stream, w, f.w(), 1f, Dropout.NONE);
     }
 
-    /** Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA). */
+    /**
+     * Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA),
+     * bit-exact with {@code Nf4Tensor#dequantize(BF16)}: cuda/lora_linear.cu writes the rows
+     * straight into F's row stride (in and in + r multiples of 8), so no contiguous copy of W
+     * exists and no second pass moves it.
+     */
     public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f) {
-        if (w.numel() != (long) f.out * f.in) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, F wants " + f.out + "×" + f.in);
-        nf4.dequantizeRowsBf16(w, f.buffer, f.in, f.ld(), stream);
+        dequantizeRows(stream, w, f.buffer, f.out, f.in, f.ld());
+    }
+
+    /** NF4 {@code [rows, rowLen]} → bf16 rows {@code rowStride} elements apart from byte 0 of {@code out}. */
+    public void dequantizeRows(CudaStream stream, Nf4DequantKernels.Weight w, DeviceBuffer out, int rows, int rowLen, long rowStride) {
+        long n = (long) rows * rowLen;
+        if (w.numel() != n) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, not " + rows + "×" + rowLen);
+        long blocks = Math.ceilDiv(n, (long) w.blocksize());
+        MemorySegment packed = w.packed().at(0, Math.ceilDiv(n, 2L));
+        MemorySegment dst = out.at(0, rows == 0 ? 0 : Math.multiplyExact((rows - 1) * rowStride + rowLen, 2L));
+        boolean dq = w.doubleQuant();
+        MemorySegment absmax = dq ? MemorySegment.NULL : w.absmax().at(0, 4 * blocks);
+        MemorySegment codes = dq ? w.absmax().at(0, blocks) : MemorySegment.NULL;
+        MemorySegment nested = dq ? w.nestedAbsmax().at(0, 4 * Math.ceilDiv(blocks, (long) w.nestedBlocksize())) : MemorySegment.NULL;
+        MemorySegment code = dq ? w.code().at(0, 4 * 256) : MemorySegment.NULL;
+        float offset = w.offset();
+        int nbs = w.nestedBlocksize(), bs = w.blocksize();
+        long rowsL = rows, len = rowLen;
+        MemorySegment st = stream.handle();
+        api.run("jl_lora_nf4_dequant_rows", () -> (int) nf4Rows.invokeExact(packed, absmax, codes, nested, code, offset, nbs, bs, rowsL,
+                len, rowStride, dst, st));
     }
 
     /** Casts A and s·B (fp32 masters) into F; forward and backward call it themselves. */

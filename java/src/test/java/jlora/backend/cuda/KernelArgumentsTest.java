@@ -93,14 +93,16 @@ class KernelArgumentsTest {
     @Test
     void nf4RowsLoraAndCrossEntropyRefuseBadShapes() {
         MemorySegment p = MemorySegment.ofAddress(1 << 20);
-        MethodHandle rows = api.bindStatus("jl_nf4_dequant_rows_bf16", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
-                JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
-        assertArgumentError("jl_nf4_dequant_rows_bf16", "row_len must be a positive multiple of 32",
-                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 96L, 64, 48L, 56L, p, NULL));
-        assertArgumentError("jl_nf4_dequant_rows_bf16", "multiple of 8",
-                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 128L, 64, 64L, 67L, p, NULL));
-        assertArgumentError("jl_nf4_dequant_rows_bf16", "missing absmax",
-                () -> (int) rows.invokeExact(p, NULL, NULL, NULL, NULL, 0f, 256, 128L, 64, 64L, 72L, p, NULL));
+        MethodHandle rows = api.bindStatus("jl_lora_nf4_dequant_rows", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
+                JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
+        assertArgumentError("jl_lora_nf4_dequant_rows", "row_len must be a positive multiple of 8",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 64, 2L, 12L, 16L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "multiple of 8",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 64, 2L, 64L, 67L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "power of two",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 48, 2L, 64L, 72L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "missing absmax",
+                () -> (int) rows.invokeExact(p, NULL, NULL, NULL, NULL, 0f, 256, 64, 2L, 64L, 72L, p, NULL));
         MethodHandle cast = api.bindStatus("jl_lora_cast_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
         assertArgumentError("jl_lora_cast_rows", "ld < cols",

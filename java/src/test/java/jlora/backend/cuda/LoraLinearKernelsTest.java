@@ -168,6 +168,49 @@ class LoraLinearKernelsTest {
         }
     }
 
+    /**
+     * The NF4 → folded-weight dequantization (cuda/lora_linear.cu) against
+     * {@link Nf4Tensor#dequantize(DType, Arena)} to BF16 bit for bit, rows landing {@code in + r}
+     * apart, the {@code r} columns between rows keeping their poison; plain and double-quant
+     * absmax, blocksizes 64 and 256, fresh random shapes.
+     */
+    @Test
+    void nf4RowsMatchCpuBitForBitAndLeaveTheGapAlone() {
+        CudaApi api = GpuParity.requireGpu();
+        long seed = System.nanoTime();
+        SplittableRandom r = new SplittableRandom(seed);
+        int[][] shapes = {{3, 64, 8, 64}, {17, 256, 16, 256}, {1 + r.nextInt(40), 8 * (1 + r.nextInt(60)), 8 * (1 + r.nextInt(8)), 64}};
+        DevicePool pool = new DevicePool(api, 0);
+        try (CudaStream s = CudaStream.create(api); Gemm gemm = new Gemm(api); LoraLinearKernels k = new LoraLinearKernels(api, gemm, pool)) {
+            for (int[] sh : shapes) {
+                for (boolean dq : new boolean[] {true, false}) {
+                    int rows = sh[0], in = sh[1], gap = sh[2], bs = sh[3], ld = in + gap, n = rows * in;
+                    try (Arena arena = Arena.ofShared()) {
+                        Tensor weight = Tensor.of(DType.BF16, Shape.of(rows, in), GpuParity.gaussian(r, n, 0.1), arena);
+                        Nf4Tensor q = Nf4Tensor.quantize(weight, bs, dq, arena);
+                        short[] want = q.dequantize(DType.BF16, arena).data().toArray(java.lang.foreign.ValueLayout.JAVA_SHORT);
+                        try (Nf4DequantKernels.Weight dw = Nf4DequantKernels.Weight.upload(api, q);
+                                DeviceBuffer out = GpuParity.poisoned(api, 2L * rows * ld, 0xA5)) {
+                            k.dequantizeRows(s, dw, out, rows, in, ld);
+                            s.synchronize();
+                            short[] got = GpuParity.downloadU16(arena, out, (long) rows * ld);
+                            for (int t = 0; t < rows; t++) {
+                                for (int c = 0; c < ld; c++) {
+                                    short expect = c < in ? want[t * in + c] : (short) 0xA5A5;
+                                    if (got[t * ld + c] != expect) {
+                                        throw new AssertionError(String.format("NF4 rows seed=%d rows=%d in=%d ld=%d blocksize=%d dq=%b:"
+                                                + " first mismatch at row %d col %d: want 0x%04X got 0x%04X", seed, rows, in, ld, bs, dq,
+                                                t, c, expect, got[t * ld + c]));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** Σ_k |p[i, k]|·|q[j, k]| for p [n, K], q [m, K] (both row-major, "x·Wᵀ" shape): [n, m]. */
     private static double[] absProduct(float[] p, float[] q, int n, int K, int m, boolean unused) {
         double[] o = new double[n * m];
