@@ -109,6 +109,26 @@ final class LoraLinearBench implements GpuBenchmark {
             double bb = CudaTimer.medianMs(api, s, () -> { baseFwd.run(); baseBwd.run(); });
             double fb = CudaTimer.medianMs(api, s, () -> { fusedFwd.run(); fusedBwd.run(); });
             row(out, name, outF, inF, base, "fwd+bwd", bb, fb, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+            if (!nf4 && outF == GemmBench.INTER) {
+                // F32 activations (x, y, dy, dx in fp32, as a backend that keeps fp32 activations calls it): the
+                // fused op then casts x and dy to bf16 itself; the base row stays the bf16 GEMM pair.
+                try (DeviceBuffer x32 = CudaTimer.randomF32(api, (long) T * inF, 1, r); DeviceBuffer g32 = CudaTimer.randomF32(api, (long) T * outF, 1, r);
+                        DeviceBuffer y32 = new DeviceBuffer(api, 4L * T * outF); DeviceBuffer dx32 = new DeviceBuffer(api, 4L * T * inF)) {
+                    DeviceMatrix xm32 = DeviceMatrix.of(x32, DType.F32, T, inF), ym32 = DeviceMatrix.of(y32, DType.F32, T, outF);
+                    DeviceMatrix gm32 = DeviceMatrix.of(g32, DType.F32, T, outF), dxm32 = DeviceMatrix.of(dx32, DType.F32, T, inF);
+                    double f32 = CudaTimer.medianMs(api, s, () -> {
+                        lora.forward(s, f, ad, null, Dropout.NONE, xm32, ym32, xa);
+                        lora.backward(s, f, ad, Dropout.NONE, gm32, xm32, xa, dxm32, dA, dB, null);
+                    });
+                    row(out, name, outF, inF, "bf16, f32 act.", "fwd+bwd", bb, f32, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+                    Dropout drop = new Dropout(0.05f, 7);
+                    double dr = CudaTimer.medianMs(api, s, () -> {
+                        lora.forward(s, f, ad, null, drop, xm, ym, xa);
+                        lora.backward(s, f, ad, drop, gm, xm, xa, dxm, dA, dB, null);
+                    });
+                    row(out, name, outF, inF, "bf16, dropout 0.05", "fwd+bwd", bb, dr, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+                }
+            }
         }
     }
 
