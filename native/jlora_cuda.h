@@ -91,6 +91,7 @@ JL_API int jl_memcpy_async(void* dst, const void* src, int64_t bytes, void* stre
 JL_API int jl_memcpy_2d_async(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t width_bytes,
                               int64_t rows, void* stream);
 JL_API int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream);
+JL_API int jl_memset_2d_async(void* dst, int64_t pitch, int32_t byte_value, int64_t width_bytes, int64_t rows, void* stream);
 JL_API int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes);
 JL_API int jl_mem_pool_stats(int32_t device, jl_pool_stats* out);
 JL_API int jl_mem_pool_reset_peaks(int32_t device);
