@@ -67,6 +67,36 @@ JL_API int jl_event_destroy(void* event);
 JL_API int jl_event_record(void* event, void* stream);
 JL_API int jl_event_elapsed_ms(void* start, void* end, float* out_ms);
 
+// Streams and stream-ordered memory (native/stream.cpp). Streams are created blocking, so
+// they stay ordered with the legacy default stream (stream null). jl_malloc_async /
+// jl_free_async use the device's default memory pool (cudaMallocAsync); its release threshold
+// (bytes kept reserved across synchronizations; 0 by default, UINT64_MAX keeps everything)
+// and its statistics are those of the pool of `device`. jl_memcpy_async infers the
+// direction from the pointers; host memory should be pinned for it to be asynchronous.
+typedef struct jl_pool_stats {
+    int64_t reserved_bytes;       // cudaMemPoolAttrReservedMemCurrent
+    int64_t reserved_peak_bytes;  // cudaMemPoolAttrReservedMemHigh (since creation or the last reset)
+    int64_t used_bytes;           // cudaMemPoolAttrUsedMemCurrent
+    int64_t used_peak_bytes;      // cudaMemPoolAttrUsedMemHigh
+    int64_t release_threshold;    // cudaMemPoolAttrReleaseThreshold
+} jl_pool_stats;
+
+JL_API int jl_stream_create(void** out);
+JL_API int jl_stream_destroy(void* stream);
+JL_API int jl_stream_synchronize(void* stream);
+JL_API int jl_stream_wait_event(void* stream, void* event);
+JL_API int jl_malloc_async(void** out, int64_t bytes, void* stream);
+JL_API int jl_free_async(void* ptr, void* stream);
+JL_API int jl_memcpy_async(void* dst, const void* src, int64_t bytes, void* stream);
+JL_API int jl_memcpy_2d_async(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t width_bytes,
+                              int64_t rows, void* stream);
+JL_API int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream);
+JL_API int jl_memset_2d_async(void* dst, int64_t pitch, int32_t byte_value, int64_t width_bytes, int64_t rows, void* stream);
+JL_API int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes);
+JL_API int jl_mem_pool_stats(int32_t device, jl_pool_stats* out);
+JL_API int jl_mem_pool_reset_peaks(int32_t device);
+JL_API int jl_mem_pool_trim(int32_t device, int64_t keep_bytes);
+
 // cuda/cast.cu. stream may be null (the legacy default stream). Launch errors are
 // returned; errors during execution surface at the next synchronizing call.
 JL_API int jl_cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, void* stream);
@@ -176,6 +206,59 @@ JL_API int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t*
 JL_API int jl_flash_decode_v2(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
                               int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace,
                               void* stream);
+
+// cuda/lora_linear.cu: the elementwise steps around the fused LoRA GEMMs
+// (jlora.backend.cuda.LoraLinearKernels). Matrices are row-major with a row stride (ld, in
+// elements). The dropout mask is jlora.backend.Dropout's: element (r, c) has index r · cols + c,
+// is kept iff (SplitMix64(seed, index) >> 11) >= keep_threshold (ceil(p · 2^53); 0 keeps every
+// element) and then scaled by keep_scale (1f / (1f - p)).
+// jl_lora_cast_rows: dst (bf16) = bf16(src · mask · scale), src of type src_dtype.
+// jl_lora_dropout_add: dx (dx_dtype) += mask · tmp, tmp f32 dense [rows, cols].
+// jl_bias_add: y (dtype) += bias (f32 [cols]) on every row.
+JL_API int jl_lora_cast_rows(const void* src, int32_t src_dtype, int64_t src_ld, uint16_t* dst, int64_t dst_ld,
+                             int64_t rows, int64_t cols, float scale, uint64_t seed, uint64_t keep_threshold,
+                             float keep_scale, void* stream);
+JL_API int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const float* tmp, int64_t rows, int64_t cols,
+                               uint64_t seed, uint64_t keep_threshold, float keep_scale, void* stream);
+// jl_lora_nf4_dequant_rows: an NF4 weight [rows, row_len] (as jl_nf4_dequant_bf16 reads it: plain
+//   absmax when absmax_q is null, double quant otherwise) to bf16 rows row_stride elements apart
+//   in out (the W block of the folded weight; the columns in between untouched), bit-exact with
+//   jlora.quant.Nf4Tensor#dequantize(BF16). Any row_len <= row_stride and blocksize; 8-element
+//   vector path when row_len, row_stride and blocksize are multiples of 8, out 16-byte and packed
+//   4-byte aligned, one element per thread otherwise.
+JL_API int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
+                                    const float* nested_absmax, const float* nested_code, float offset,
+                                    int32_t nested_blocksize, int32_t blocksize, int64_t rows, int64_t row_len,
+                                    int64_t row_stride, uint16_t* out, void* stream);
+// The kernels' mask function run on the CPU for the given indices (LoraDropoutMaskTest).
+JL_API int jl_lora_dropout_factor_host(uint64_t seed, uint64_t keep_threshold, float keep_scale, const int64_t* index,
+                                       int64_t n, float* out);
+JL_API int jl_bias_add(void* y, int32_t dtype, int64_t ld, const float* bias, int64_t rows, int64_t cols, void* stream);
+
+// cuda/lm_head_ce.cu: the kernels between the vocabulary-chunk GEMMs of the LM head fused
+// with cross-entropy (jlora.backend.cuda.LmHeadCeKernels). Only counted rows take part:
+// rows[c] (i32, n entries) is the token index of counted row c and targets[c] its target.
+// jl_lmce_gather_rows: dst (bf16 [n, cols] dense) = src[rows[c], :] (src of src_dtype, row stride ld).
+// jl_lmce_chunk_forward: logits f32 [n, cols] (row stride ld) are vocabulary columns [v0, v0 + cols);
+//   state f32 [3n] = running max, running sum, target logit (reset when first != 0).
+// jl_lmce_finalize: lse[rows[c]] = max + log(sum), loss[rows[c]] = lse - target logit (f32 [T]).
+// jl_lmce_chunk_backward: g (bf16, row stride g_ld) = (exp(logit - lse[rows[c]]) - onehot) · loss_scale.
+// jl_lmce_scatter_rows: dst[rows[c], :] (dst_dtype, row stride ld) = src[c, :] (f32 dense), or += when accumulate.
+JL_API int jl_lmce_gather_rows(const void* src, int32_t src_dtype, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
+                             uint16_t* dst, void* stream);
+JL_API int jl_lmce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols,
+                               int64_t v0, int32_t first, float* state, void* stream);
+JL_API int jl_lmce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, void* stream);
+JL_API int jl_lmce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                                const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
+                                int64_t g_ld, void* stream);
+// jl_lmce_rows_forward_backward: logits f32 [n, vocab] (row stride ld) are whole rows: writes
+//   lse[rows[c]], loss[rows[c]] and, when g is not null, g (bf16) = (softmax - onehot) · loss_scale.
+JL_API int jl_lmce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                                       int64_t n, int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse,
+                                       float* loss, void* stream);
+JL_API int jl_lmce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, int32_t dst_dtype,
+                              int64_t ld, int32_t accumulate, void* stream);
 
 #ifdef __cplusplus
 }
