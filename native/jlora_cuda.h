@@ -77,7 +77,7 @@ JL_API int jl_cast_f32_to_bf16_host(const float* src, uint16_t* dst, int64_t n);
 
 // cuda/nf4_dequant.cu: NF4 → bf16 (bit-exact with jlora.quant.Nf4Tensor#dequantize(BF16)).
 // packed: ceil(n/2) bytes, element 2i in the high nibble of byte i; out: n bf16. Both 16-byte
-// aligned; blocksize a multiple of 32. Plain: absmax f32 [ceil(n/blocksize)]. Double quant:
+// aligned; blocksize a power of two >= 32. Plain: absmax f32 [ceil(n/blocksize)]. Double quant:
 // absmax_q u8 codes into nested_code f32[256], times nested_absmax[b / nested_blocksize],
 // plus offset.
 JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64_t n, int32_t blocksize,
@@ -85,6 +85,12 @@ JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64
 JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
+// The benchmark's before/after: the same double-quant dequantization by kernel variant
+// 0 .. jl_nf4_dequant_variants() - 1 (cuda/nf4_dequant.cu describes them; all bit-identical).
+JL_API int32_t jl_nf4_dequant_variants(void);
+JL_API int jl_nf4_dequant_dq_bf16_variant(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
+                                          const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
+                                          int32_t blocksize, uint16_t* out, int32_t variant, void* stream);
 
 // cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
 // dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
