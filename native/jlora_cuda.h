@@ -132,6 +132,36 @@ JL_API int jl_adamw_step(float* param, const float* grad, float* m, float* v, in
 JL_API int64_t jl_grad_norm_workspace_bytes(void);
 JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* workspace, float* out, void* stream);
 
+// cuda/adamw8bit.cu + native/adamw8bit.cpp: bitsandbytes' AdamW8bit step (bit-identical to
+// jlora.train.AdamW8bit), scalars as jlora.train.AdamW8bit.Constants. q1 / q2 u8 codes [n] into
+// signed_code / unsigned_code (device f32[256]), a1 / a2 f32 absmax [ceil(n / 256)]; param, grad,
+// q1, q2 16-byte aligned; grad scaled by *grad_scale (device) when not null. bnb32: the fp32-state
+// update for parameters under min_8bit_size. Paged: the codes and absmax live in pinned host
+// memory (jl_host_alloc) and stream through two device staging buffers of chunk_elements (a
+// multiple of 256; jl_adamw8bit_paged_device_bytes in all) on two copy streams; the step is
+// ordered on `stream` like a kernel launch (host state is final once `stream` is synchronized).
+JL_API int jl_adamw8bit_step(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2,
+                             int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
+                             float correction2, float step_size, const float* grad_scale, const float* signed_code,
+                             const float* unsigned_code, void* stream);
+JL_API int jl_adamw_bnb32_step(float* param, const float* grad, float* m, float* v, int64_t n, float beta1,
+                               float beta2, float eps, float lr, float weight_decay, float correction2,
+                               float step_size, const float* grad_scale, void* stream);
+JL_API int64_t jl_adamw8bit_paged_device_bytes(int64_t chunk_elements);
+JL_API int jl_adamw8bit_paged_create(int64_t chunk_elements, void** out);
+JL_API int jl_adamw8bit_paged_destroy(void* handle);
+JL_API int jl_adamw8bit_paged_step(void* handle, float* param, const float* grad, uint8_t* host_q1,
+                                   uint8_t* host_q2, float* host_a1, float* host_a2, int64_t n, float beta1,
+                                   float beta2, float eps, float lr, float weight_decay, float correction2,
+                                   float step_size, const float* grad_scale, const float* signed_code,
+                                   const float* unsigned_code, void* stream);
+JL_API int jl_host_alloc(void** out, int64_t bytes);
+JL_API int jl_host_free(void* ptr);
+// Median ms of `reps` (<= 64) pinned copies of `bytes`: H2D (direction 0), D2H (1), or both at
+// once on two streams (2, host2 / dev2 the D2H pair).
+JL_API int jl_host_link_copy_ms(void* host, void* host2, void* dev, void* dev2, int64_t bytes, int32_t direction,
+                                int32_t reps, float* out_ms);
+
 // cuda/flash_attention.cu, bf16 (uint16 bits) causal grouped-query attention over a packed
 // batch: document b owns tokens [cu_seqlens[b], cu_seqlens[b+1]) (device i32, batch + 1
 // entries, non-decreasing from 0 to total_tokens, each length <= max_seqlen). q / out / dout /

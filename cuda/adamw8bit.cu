@@ -1,0 +1,230 @@
+// bitsandbytes' AdamW with blockwise 8-bit state, one step over a range of parameters.
+//
+// Bit-identical to jlora.train.AdamW8bit#update8bit / #update32bit (AdamW8bitKernelsTest
+// compares every parameter bit, state code and absmax), which transcribe bitsandbytes'
+// kOptimizerStatic8bit2StateBlockwise<ADAM> and kOptimizer32bit2State<ADAM> as IEEE float
+// operations in source order. So every multiply, add, divide and square root here is an
+// explicit round-to-nearest intrinsic (__fmul_rn, __fadd_rn, __fdiv_rn, __fsqrt_rn): nvcc would
+// otherwise contract a·b + c into one FMA (one rounding instead of two) and bitsandbytes' own
+// --use_fast_math build would approximate the divisions.
+//
+// Layout: one warp per 256-element quantization block (bitsandbytes' BLOCKSIZE_2STATE), lane l
+// owning elements 128·k + 4·l + {0..3} (k = 0, 1): every f32 access of the warp is a contiguous
+// 512-byte float4 row and every code access a contiguous 128-byte u32 row. The new absmax is the
+// block's max |m| (|v|) by a shuffle tree of fmaxf; max is exact and fmaxf drops NaNs in any
+// order, so the result equals the CPU's sequential fold. Codes are found by bitsandbytes'
+// 7-step binary search over the map in shared memory (Blockwise8bit.quantizeValue).
+//
+// Memory-bound by design: per element p read + write, g read, two codes read + write:
+// 16 bytes (+ 16/256 of absmax), against 28 for fp32-state AdamW.
+#include "adamw8bit.cuh"
+#include "launch.cuh"
+
+#include <cfloat>
+
+namespace jlora {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarpsPerBlock = kThreads / 32;
+constexpr int kPerLane = kAdam8bitBlock / 32;  // 8 elements: two float4 rows
+
+// Blockwise8bit.quantizeValue (bitsandbytes' dQuantize / quantize_2D search), line for line;
+// a NaN falls through to code 0 as there.
+__device__ __forceinline__ int quantize_value(const float* code, float x) {
+    int pivot = 127, upper_pivot = 255, lower_pivot = 0;
+    float lower = -1.0f, upper = 1.0f;
+    float val = code[pivot];
+#pragma unroll
+    for (int i = 64; i > 0; i >>= 1) {
+        if (x > val) {
+            lower_pivot = pivot;
+            lower = val;
+            pivot += i;
+        } else {
+            upper_pivot = pivot;
+            upper = val;
+            pivot -= i;
+        }
+        val = code[pivot];
+    }
+    if (upper_pivot == 255) upper = code[upper_pivot];
+    if (lower_pivot == 0) lower = code[lower_pivot];
+    if (x > val) {
+        const float midpoint = __fmul_rn(__fadd_rn(upper, val), 0.5f);
+        return x > midpoint ? upper_pivot : pivot;
+    }
+    const float midpoint = __fmul_rn(__fadd_rn(lower, val), 0.5f);
+    return x < midpoint ? lower_pivot : pivot;
+}
+
+struct Derived {
+    float omb1, omb2, decay, eps_c2;
+    bool decayed;
+};
+
+// As AdamW8bit's locals: 1 − β1, 1 − β2, 1 − lr·wd, c2·eps, each one float operation.
+__device__ __forceinline__ Derived derive(const Adam8bitScalars& s) {
+    return Derived{__fsub_rn(1.0f, s.beta1), __fsub_rn(1.0f, s.beta2), __fsub_rn(1.0f, __fmul_rn(s.lr, s.weight_decay)),
+                   __fmul_rn(s.correction2, s.eps), s.weight_decay > 0.0f};
+}
+
+// p + step_size · (m / (sqrt(v) + eps·c2)), then the decay.
+__device__ __forceinline__ float adam_param(float p, float m, float v, const Adam8bitScalars& s, const Derived& d) {
+    p = __fadd_rn(p, __fmul_rn(s.step_size, __fdiv_rn(m, __fadd_rn(__fsqrt_rn(v), d.eps_c2))));
+    return d.decayed ? __fmul_rn(p, d.decay) : p;
+}
+
+__global__ void __launch_bounds__(kThreads)
+adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam8bitState st, int64_t n,
+                 Adam8bitScalars s, const float* __restrict__ grad_scale, const float* __restrict__ signed_code,
+                 const float* __restrict__ unsigned_code) {
+    __shared__ float code1[256];
+    __shared__ float code2[256];
+    code1[threadIdx.x] = signed_code[threadIdx.x];
+    code2[threadIdx.x] = unsigned_code[threadIdx.x];
+    __syncthreads();
+    const Derived d = derive(s);
+    const float gs = grad_scale ? *grad_scale : 1.0f;
+    const int lane = threadIdx.x & 31;
+    const int64_t blocks = (n + kAdam8bitBlock - 1) / kAdam8bitBlock;
+    const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
+
+    for (int64_t blk = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); blk < blocks; blk += warps) {
+        const int64_t base = blk * kAdam8bitBlock;
+        const bool whole = base + kAdam8bitBlock <= n;
+        float g[kPerLane], p[kPerLane];
+        uint32_t c1[2], c2[2];
+        const float absmax1 = st.a1[blk], absmax2 = st.a2[blk];
+        if (whole) {
+#pragma unroll
+            for (int k = 0; k < 2; k++) {
+                const int64_t e = base + k * 128 + lane * 4;
+                const float4 g4 = *reinterpret_cast<const float4*>(grad + e);
+                const float4 p4 = *reinterpret_cast<const float4*>(param + e);
+                g[4 * k] = g4.x, g[4 * k + 1] = g4.y, g[4 * k + 2] = g4.z, g[4 * k + 3] = g4.w;
+                p[4 * k] = p4.x, p[4 * k + 1] = p4.y, p[4 * k + 2] = p4.z, p[4 * k + 3] = p4.w;
+                c1[k] = *reinterpret_cast<const uint32_t*>(st.q1 + e);
+                c2[k] = *reinterpret_cast<const uint32_t*>(st.q2 + e);
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < 2; k++) {
+                c1[k] = c2[k] = 0;
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    const int64_t e = base + k * 128 + lane * 4 + j;
+                    const bool in = e < n;
+                    g[4 * k + j] = in ? grad[e] : 0.0f;
+                    p[4 * k + j] = in ? param[e] : 0.0f;
+                    c1[k] |= uint32_t(in ? st.q1[e] : 0) << (8 * j);
+                    c2[k] |= uint32_t(in ? st.q2[e] : 0) << (8 * j);
+                }
+            }
+        }
+
+        // New moments from the dequantized old ones; a non-finite gradient zeroes both.
+        float m[kPerLane], v[kPerLane];
+        bool finite[kPerLane];
+        float max1 = -FLT_MAX, max2 = -FLT_MAX;
+#pragma unroll
+        for (int i = 0; i < kPerLane; i++) {
+            const int64_t e = base + (i / 4) * 128 + lane * 4 + (i % 4);
+            const float gi = grad_scale ? __fmul_rn(g[i], gs) : g[i];
+            g[i] = gi;
+            finite[i] = isfinite(gi);
+            const uint32_t q1 = (c1[i / 4] >> (8 * (i % 4))) & 0xFFu;
+            const uint32_t q2 = (c2[i / 4] >> (8 * (i % 4))) & 0xFFu;
+            if (finite[i]) {
+                const float vo = __fmul_rn(code2[q2], absmax2);
+                v[i] = __fadd_rn(__fmul_rn(vo, s.beta2), __fmul_rn(__fmul_rn(d.omb2, gi), gi));
+                const float mo = __fmul_rn(code1[q1], absmax1);
+                m[i] = __fadd_rn(__fmul_rn(mo, s.beta1), __fmul_rn(d.omb1, gi));
+            } else {
+                m[i] = 0.0f;
+                v[i] = 0.0f;
+            }
+            if (e < n) {
+                max1 = fmaxf(max1, fabsf(m[i]));
+                max2 = fmaxf(max2, fabsf(v[i]));
+            }
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            max1 = fmaxf(max1, __shfl_xor_sync(0xFFFFFFFFu, max1, o));
+            max2 = fmaxf(max2, __shfl_xor_sync(0xFFFFFFFFu, max2, o));
+        }
+        if (lane == 0) {
+            st.a1[blk] = max1;
+            st.a2[blk] = max2;
+        }
+
+        // Parameters from the fp32 moments, then the moments requantized by the new absmax.
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            uint32_t o1 = 0, o2 = 0;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int i = 4 * k + j;
+                if (finite[i]) p[i] = adam_param(p[i], m[i], v[i], s, d);
+                int q1 = quantize_value(code1, __fdiv_rn(m[i], max1));
+                const int q2 = quantize_value(code2, __fdiv_rn(v[i], max2));
+                // keep m's sign through quantization (v is never negative)
+                if (signbit(code1[q1]) != signbit(m[i])) q1 = (q1 + (m[i] > 0.0f ? 1 : -1)) & 0xFF;
+                o1 |= uint32_t(q1) << (8 * j);
+                o2 |= uint32_t(q2) << (8 * j);
+            }
+            const int64_t e = base + k * 128 + lane * 4;
+            if (whole) {
+                *reinterpret_cast<float4*>(param + e) = make_float4(p[4 * k], p[4 * k + 1], p[4 * k + 2], p[4 * k + 3]);
+                *reinterpret_cast<uint32_t*>(st.q1 + e) = o1;
+                *reinterpret_cast<uint32_t*>(st.q2 + e) = o2;
+            } else {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    if (e + j < n) {
+                        param[e + j] = p[4 * k + j];
+                        st.q1[e + j] = uint8_t(o1 >> (8 * j));
+                        st.q2[e + j] = uint8_t(o2 >> (8 * j));
+                    }
+                }
+            }
+        }
+    }
+}
+
+__global__ void __launch_bounds__(kThreads)
+adamw_bnb32_kernel(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
+                   float* __restrict__ v, int64_t n, Adam8bitScalars s, const float* __restrict__ grad_scale) {
+    const Derived d = derive(s);
+    const float gs = grad_scale ? *grad_scale : 1.0f;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const float g = grad_scale ? __fmul_rn(grad[i], gs) : grad[i];
+        const float s1 = __fadd_rn(__fmul_rn(m[i], s.beta1), __fmul_rn(d.omb1, g));
+        const float s2 = __fadd_rn(__fmul_rn(v[i], s.beta2), __fmul_rn(d.omb2, __fmul_rn(g, g)));
+        param[i] = adam_param(param[i], s1, s2, s, d);
+        m[i] = s1;
+        v[i] = s2;
+    }
+}
+
+}  // namespace
+
+cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState& st, int64_t n,
+                           const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,
+                           const float* unsigned_code, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    const int64_t blocks = (n + kAdam8bitBlock - 1) / kAdam8bitBlock;
+    adamw8bit_kernel<<<grid_for(blocks, kWarpsPerBlock), kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale,
+                                                                              signed_code, unsigned_code);
+    return cudaGetLastError();
+}
+
+cudaError_t adamw_bnb32_step(float* param, const float* grad, float* m, float* v, int64_t n,
+                             const Adam8bitScalars& s, const float* grad_scale, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    adamw_bnb32_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(param, grad, m, v, n, s, grad_scale);
+    return cudaGetLastError();
+}
+
+}  // namespace jlora
