@@ -24,6 +24,8 @@
 //      HalfFloats' NaN payload rule (the hardware would give the canonical NaN).
 //   3  as 2, with a persistent grid (SMs × resident blocks) whose warps stride over pairs of
 //      tiles: 8 independent 4-byte loads per lane in flight before the first use.
+//   4  as 3 with four tiles per iteration (16 loads per lane in flight, more registers).
+//   5  as 3 with streaming stores (st.global.cs, evict-first): the output bypasses L2 residency.
 #include "nf4_dequant.cuh"
 #include "bf16_bits.cuh"
 #include "launch.cuh"
@@ -119,12 +121,12 @@ __global__ void __launch_bounds__(kThreads) nf4_v1_kernel(Nf4Args a, int nested_
     if (blockIdx.x == 0) dequant_tail<kNested>(a, nf4, code8, groups * 32, nested_shift);
 }
 
-// ---- variants 1..3: warp tiles ----
+// ---- variants 1..5: warp tiles ----
 
 // kUnroll tiles (kUnroll · 128 words) per warp iteration, contiguous. word_shift =
 // log2(blocksize / 8): the absmax block of packed word o is o >> word_shift. A tile of 128 words
 // touches at most 32 blocks (blocksize >= 32), one per lane.
-template <bool kNested, bool kHw, int kUnroll>
+template <bool kNested, bool kHw, int kUnroll, bool kStreamStore = false>
 __global__ void __launch_bounds__(kThreads) nf4_tile_kernel(Nf4Args a, int word_shift, int nested_shift, int64_t iters) {
     __shared__ float nf4[16];
     __shared__ float code8[kNested ? 256 : 1];
@@ -156,7 +158,12 @@ __global__ void __launch_bounds__(kThreads) nf4_tile_kernel(Nf4Args a, int word_
             for (int j = 0; j < 4; j++) {
                 const int64_t o = tile + j * 32 + lane;
                 const float scale = __shfl_sync(0xFFFFFFFFu, mine[u], int((o >> word_shift) - first));
-                dst[o] = dq_word<kHw>(w[u][j], nf4, scale);
+                const uint4 out = dq_word<kHw>(w[u][j], nf4, scale);
+                if (kStreamStore) {
+                    __stcs(dst + o, out);
+                } else {
+                    dst[o] = out;
+                }
             }
         }
     }
@@ -167,6 +174,30 @@ int log2_exact(int64_t v) {
     int s = 0;
     while ((int64_t(1) << s) < v) s++;
     return s;
+}
+
+// A persistent grid: multiprocessors × resident blocks of `kernel` (queried once per device and
+// kernel; a benign race), capped by the work; its warps stride over kUnroll-tile iterations.
+template <auto kernel, int kUnroll>
+cudaError_t launch_persistent(const Nf4Args& a, int word_shift, int nested_shift, cudaStream_t stream) {
+    static unsigned resident[64];
+    const int64_t iters = a.n / (kUnroll * kTileWords * kWordElems);
+    int device = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess) return err;
+    unsigned full = device < 64 ? resident[device] : 0;
+    if (full == 0) {
+        int sms = 0, per_sm = 0;
+        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+        if (err != cudaSuccess) return err;
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, 0);
+        if (err != cudaSuccess) return err;
+        full = unsigned(sms) * unsigned(per_sm > 0 ? per_sm : 1);
+        if (device < 64) resident[device] = full;
+    }
+    const unsigned need = grid_for(iters, kWarpsPerBlock);
+    kernel<<<need < full ? need : full, kThreads, 0, stream>>>(a, word_shift, nested_shift, iters);
+    return cudaGetLastError();
 }
 
 template <bool kNested>
@@ -187,28 +218,9 @@ cudaError_t launch(const Nf4Args& a, int variant, cudaStream_t stream) {
         }
         return cudaGetLastError();
     }
-    constexpr int kUnroll = 2;
-    const int64_t iters = a.n / (kUnroll * kTileWords * kWordElems);
-    static unsigned resident[64];  // SMs × resident blocks per device, queried once (a benign race)
-    int device = 0;
-    cudaError_t err = cudaGetDevice(&device);
-    if (err != cudaSuccess) return err;
-    unsigned full = 0;
-    if (device < 64 && resident[device] != 0) {
-        full = resident[device];
-    } else {
-        int sms = 0, per_sm = 0;
-        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-        if (err != cudaSuccess) return err;
-        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, nf4_tile_kernel<kNested, true, kUnroll>, kThreads, 0);
-        if (err != cudaSuccess) return err;
-        full = unsigned(sms) * unsigned(per_sm > 0 ? per_sm : 1);
-        if (device < 64) resident[device] = full;
-    }
-    const unsigned need = grid_for(iters, kWarpsPerBlock);
-    nf4_tile_kernel<kNested, true, kUnroll><<<need < full ? need : full, kThreads, 0, stream>>>(a, word_shift, nested_shift,
-                                                                                                iters);
-    return cudaGetLastError();
+    if (variant == 3) return launch_persistent<nf4_tile_kernel<kNested, true, 2>, 2>(a, word_shift, nested_shift, stream);
+    if (variant == 4) return launch_persistent<nf4_tile_kernel<kNested, true, 4>, 4>(a, word_shift, nested_shift, stream);
+    return launch_persistent<nf4_tile_kernel<kNested, true, 2, true>, 2>(a, word_shift, nested_shift, stream);
 }
 
 }  // namespace
