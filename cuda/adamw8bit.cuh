@@ -34,9 +34,14 @@ struct Adam8bitState {
     float* a2;
 };
 
+// Kernel variants (bit-identical; the benchmark times both): 0 keeps the block's moments in
+// registers between its two passes, 1 recomputes them (fewer registers, more resident warps).
+constexpr int kAdam8bitDefaultVariant = 0;
+constexpr int kAdam8bitVariants = 2;
+
 cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState& st, int64_t n,
                            const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,
-                           const float* unsigned_code, cudaStream_t stream);
+                           const float* unsigned_code, cudaStream_t stream, int variant = kAdam8bitDefaultVariant);
 
 // bitsandbytes' fp32-state update for parameters under min_8bit_size
 // (kOptimizer32bit2State<ADAM>), as jlora.train.AdamW8bit#update32bit.

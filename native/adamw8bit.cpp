@@ -81,21 +81,35 @@ bool aligned(const void* p) { return jlora::is_aligned16(p); }
 
 extern "C" {
 
-int jl_adamw8bit_step(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2, int64_t n,
-                      float beta1, float beta2, float eps, float lr, float weight_decay, float correction2,
-                      float step_size, const float* grad_scale, const float* signed_code,
-                      const float* unsigned_code, void* stream) {
+int jl_adamw8bit_step_variant(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2,
+                              int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
+                              float correction2, float step_size, const float* grad_scale, const float* signed_code,
+                              const float* unsigned_code, int32_t variant, void* stream) {
     if (n < 0 || (n > 0 && (!param || !grad || !q1 || !q2 || !a1 || !a2 || !signed_code || !unsigned_code))) {
         return jlora::fail_argument("jl_adamw8bit_step: null pointer or negative n");
     }
     if (n > 0 && !(aligned(param) && aligned(grad) && aligned(q1) && aligned(q2))) {
         return jlora::fail_argument("jl_adamw8bit_step: param, grad and the code arrays must be 16-byte aligned");
     }
+    if (variant < 0 || variant >= jlora::kAdam8bitVariants) {
+        return jlora::fail_argument("jl_adamw8bit_step_variant: variant out of range");
+    }
     jlora::Adam8bitState st{q1, q2, a1, a2};
     JL_CHECK(jlora::adamw8bit_step(param, grad, st, n, scalars(beta1, beta2, eps, lr, weight_decay, correction2, step_size),
-                                   grad_scale, signed_code, unsigned_code, static_cast<cudaStream_t>(stream)));
+                                   grad_scale, signed_code, unsigned_code, static_cast<cudaStream_t>(stream), variant));
     return JL_OK;
 }
+
+int jl_adamw8bit_step(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2, int64_t n,
+                      float beta1, float beta2, float eps, float lr, float weight_decay, float correction2,
+                      float step_size, const float* grad_scale, const float* signed_code,
+                      const float* unsigned_code, void* stream) {
+    return jl_adamw8bit_step_variant(param, grad, q1, q2, a1, a2, n, beta1, beta2, eps, lr, weight_decay, correction2,
+                                     step_size, grad_scale, signed_code, unsigned_code,
+                                     jlora::kAdam8bitDefaultVariant, stream);
+}
+
+int32_t jl_adamw8bit_variants(void) { return jlora::kAdam8bitVariants; }
 
 int jl_adamw_bnb32_step(float* param, const float* grad, float* m, float* v, int64_t n, float beta1, float beta2,
                         float eps, float lr, float weight_decay, float correction2, float step_size,

@@ -144,6 +144,13 @@ JL_API int jl_adamw8bit_step(float* param, const float* grad, uint8_t* q1, uint8
                              int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
                              float correction2, float step_size, const float* grad_scale, const float* signed_code,
                              const float* unsigned_code, void* stream);
+// The benchmark's comparison: the same step by kernel variant 0 .. jl_adamw8bit_variants() - 1.
+JL_API int32_t jl_adamw8bit_variants(void);
+JL_API int jl_adamw8bit_step_variant(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2,
+                                     int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
+                                     float correction2, float step_size, const float* grad_scale,
+                                     const float* signed_code, const float* unsigned_code, int32_t variant,
+                                     void* stream);
 JL_API int jl_adamw_bnb32_step(float* param, const float* grad, float* m, float* v, int64_t n, float beta1,
                                float beta2, float eps, float lr, float weight_decay, float correction2,
                                float step_size, const float* grad_scale, void* stream);

@@ -2,6 +2,7 @@ package jlora.backend.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
@@ -27,14 +28,15 @@ public final class AdamW8bitKernels implements AutoCloseable {
             float stepSize) {}
 
     private final CudaApi api;
-    private final MethodHandle step8, step32, pagedBytes, pagedCreate, pagedDestroy, pagedStep;
+    private final MethodHandle step8, variants, step32, pagedBytes, pagedCreate, pagedDestroy, pagedStep;
     private final DeviceBuffer signedCode, unsignedCode;
 
     public AdamW8bitKernels(CudaApi api) {
         this.api = api;
-        step8 = api.bindStatus("jl_adamw8bit_step", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG,
-                JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS,
-                ADDRESS, ADDRESS);
+        step8 = api.bindStatus("jl_adamw8bit_step_variant", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_LONG, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS,
+                ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+        variants = api.bind("jl_adamw8bit_variants", FunctionDescriptor.of(JAVA_INT));
         step32 = api.bindStatus("jl_adamw_bnb32_step", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_FLOAT,
                 JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS);
         pagedBytes = api.bind("jl_adamw8bit_paged_device_bytes", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
@@ -171,13 +173,24 @@ public final class AdamW8bitKernels implements AutoCloseable {
      */
     public void step(DeviceBuffer param, DeviceBuffer grad, DeviceState st, Scalars c, DeviceBuffer gradScale,
             int gradScaleIndex) {
+        step(param, grad, st, c, gradScale, gradScaleIndex, 0);
+    }
+
+    /** How many kernel variants the resident step takes (cuda/adamw8bit.cuh lists them; all bit-identical). */
+    public int variants() {
+        return CudaApi.call(() -> (int) variants.invokeExact());
+    }
+
+    /** The resident step by kernel {@code variant} in [0, {@link #variants()}): the benchmark's and parity test's choice. */
+    public void step(DeviceBuffer param, DeviceBuffer grad, DeviceState st, Scalars c, DeviceBuffer gradScale,
+            int gradScaleIndex, int variant) {
         long n = st.n();
         long ab = 4 * blocks(n);
         MemorySegment p = param.at(0, 4 * n), g = grad.at(0, 4 * n), q1 = st.q1().at(0, n), q2 = st.q2().at(0, n);
         MemorySegment a1 = st.a1().at(0, ab), a2 = st.a2().at(0, ab), s = scale(gradScale, gradScaleIndex);
         MemorySegment sc = signedCode.at(0, 1024), uc = unsignedCode.at(0, 1024);
-        api.run("jl_adamw8bit_step", () -> (int) step8.invokeExact(p, g, q1, q2, a1, a2, n, c.beta1(), c.beta2(), c.eps(),
-                c.lr(), c.weightDecay(), c.correction2(), c.stepSize(), s, sc, uc, MemorySegment.NULL));
+        api.run("jl_adamw8bit_step_variant", () -> (int) step8.invokeExact(p, g, q1, q2, a1, a2, n, c.beta1(), c.beta2(),
+                c.eps(), c.lr(), c.weightDecay(), c.correction2(), c.stepSize(), s, sc, uc, variant, MemorySegment.NULL));
     }
 
     /** As {@link #step(DeviceBuffer, DeviceBuffer, DeviceState, Scalars, DeviceBuffer, int)} with paged state. */
