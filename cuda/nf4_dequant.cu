@@ -26,6 +26,7 @@
 //      tiles: 8 independent 4-byte loads per lane in flight before the first use.
 //   4  as 3 with four tiles per iteration (16 loads per lane in flight, more registers).
 //   5  as 3 with streaming stores (st.global.cs, evict-first): the output bypasses L2 residency.
+//   6  as 3 with the stores staged in shared memory and written by the bulk copy engine (sm_90).
 #include "nf4_dequant.cuh"
 #include "bf16_bits.cuh"
 #include "launch.cuh"
@@ -170,6 +171,80 @@ __global__ void __launch_bounds__(kThreads) nf4_tile_kernel(Nf4Args a, int word_
     if (blockIdx.x == 0) dequant_tail<kNested>(a, nf4, code8, iters * kUnroll * kTileWords * kWordElems, nested_shift);
 }
 
+// Variant 6: variant 3's work, but each warp writes its two tiles' 4 KiB of bf16 into its own
+// shared-memory stage (16-byte stores, consecutive lanes in consecutive slots: no bank conflicts)
+// and one lane hands the whole stage to the bulk copy engine (cp.async.bulk shared → global,
+// sm_90): the store side leaves the LSU/L1 path. Before a stage is rewritten, the previous bulk
+// copy out of it must have finished reading (wait_group.read 0); generic-proxy writes that the
+// async proxy reads next need fence.proxy.async.shared::cta in each writing thread. sm_80 keeps
+// plain stores.
+constexpr int kBulkUnroll = 2;
+constexpr int kStageWords = kBulkUnroll * kTileWords;  // uint4 slots per warp stage (4 KiB)
+
+template <bool kNested>
+__global__ void __launch_bounds__(kThreads) nf4_bulk_kernel(Nf4Args a, int word_shift, int nested_shift, int64_t iters) {
+    __shared__ float nf4[16];
+    __shared__ float code8[kNested ? 256 : 1];
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    __shared__ __align__(128) uint4 stage[kWarpsPerBlock][kStageWords];
+    uint4* my = stage[threadIdx.x >> 5];
+#endif
+    load_tables<kNested>(a, nf4, code8);
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
+    const uint32_t* src = reinterpret_cast<const uint32_t*>(a.packed);
+    uint4* dst = reinterpret_cast<uint4*>(a.out);
+    for (int64_t it = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); it < iters; it += warps) {
+        const int64_t base = it * kStageWords;
+        uint32_t w[kBulkUnroll][4];
+#pragma unroll
+        for (int u = 0; u < kBulkUnroll; u++) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) w[u][j] = __ldcs(src + base + u * kTileWords + j * 32 + lane);
+        }
+        float mine[kBulkUnroll];
+#pragma unroll
+        for (int u = 0; u < kBulkUnroll; u++) {
+            const int64_t first = (base + u * kTileWords) >> word_shift;
+            const int64_t last = (base + u * kTileWords + kTileWords - 1) >> word_shift;
+            mine[u] = first + lane <= last ? block_absmax<kNested>(a, code8, first + lane, nested_shift) : 0.0f;
+        }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+        __syncwarp();
+#endif
+#pragma unroll
+        for (int u = 0; u < kBulkUnroll; u++) {
+            const int64_t first = (base + u * kTileWords) >> word_shift;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int64_t o = base + u * kTileWords + j * 32 + lane;
+                const float scale = __shfl_sync(0xFFFFFFFFu, mine[u], int((o >> word_shift) - first));
+                const uint4 out = dq_word<true>(w[u][j], nf4, scale);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+                my[u * kTileWords + j * 32 + lane] = out;
+#else
+                dst[o] = out;
+#endif
+            }
+        }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+        __syncwarp();
+        if (lane == 0) {
+            const uint32_t from = static_cast<uint32_t>(__cvta_generic_to_shared(my));
+            asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n\tcp.async.bulk.commit_group;"
+                         :: "l"(dst + base), "r"(from), "n"(kStageWords * 16) : "memory");
+        }
+#endif
+    }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    // the stage must stay valid until the engine has read it
+    if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+#endif
+    if (blockIdx.x == 0) dequant_tail<kNested>(a, nf4, code8, iters * kStageWords * kWordElems, nested_shift);
+}
+
 int log2_exact(int64_t v) {
     int s = 0;
     while ((int64_t(1) << s) < v) s++;
@@ -220,7 +295,8 @@ cudaError_t launch(const Nf4Args& a, int variant, cudaStream_t stream) {
     }
     if (variant == 3) return launch_persistent<nf4_tile_kernel<kNested, true, 2>, 2>(a, word_shift, nested_shift, stream);
     if (variant == 4) return launch_persistent<nf4_tile_kernel<kNested, true, 4>, 4>(a, word_shift, nested_shift, stream);
-    return launch_persistent<nf4_tile_kernel<kNested, true, 2, true>, 2>(a, word_shift, nested_shift, stream);
+    if (variant == 5) return launch_persistent<nf4_tile_kernel<kNested, true, 2, true>, 2>(a, word_shift, nested_shift, stream);
+    return launch_persistent<nf4_bulk_kernel<kNested>, kBulkUnroll>(a, word_shift, nested_shift, stream);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct Nf4Args {
 
 // Production variant of nf4_dequant_bf16 (cuda/nf4_dequant.cu lists them; all bit-identical).
 constexpr int kNf4DefaultVariant = 3;
-constexpr int kNf4Variants = 6;
+constexpr int kNf4Variants = 7;
 
 // blocksize and nested_blocksize powers of two, blocksize >= 32.
 cudaError_t nf4_dequant_bf16(const Nf4Args& a, int variant, cudaStream_t stream);
