@@ -23,7 +23,7 @@ struct Nf4Args {
 };
 
 // Production variant of nf4_dequant_bf16 (cuda/nf4_dequant.cu lists them; all bit-identical).
-constexpr int kNf4DefaultVariant = 3;
+constexpr int kNf4DefaultVariant = 2;
 constexpr int kNf4Variants = 7;
 
 // blocksize and nested_blocksize powers of two, blocksize >= 32.
