@@ -58,6 +58,48 @@ __device__ __forceinline__ int quantize_value(const float* code, float x) {
     return x < midpoint ? lower_pivot : pivot;
 }
 
+// The same search over the map stored in Eytzinger (BFS heap) order, eyt[h] for h in 1..255 and
+// the node's in-order rank t(h) = (2k + 1) · 2^(8 − s) at level s, k = h − 2^(s − 1), so that
+// eyt[h] = code[t(h) − 1]. The search compares the same values in the same order (same result, bit
+// for bit), but its loads change bank: with the sorted table every pivot of one level shares the
+// low index bits (levels 3-8 hit 4-8-way bank conflicts), in heap order a level's nodes are
+// consecutive (levels 1-6 conflict-free, 7 at most 2-way).
+__device__ __forceinline__ int eytzinger_slot_source(int h) {
+    if (h == 0) return 255;  // slot 0 is unused by the search; keep code[255] there
+    const int s = 32 - __clz(h);
+    const int k = h - (1 << (s - 1));
+    return ((2 * k + 1) << (8 - s)) - 1;
+}
+
+__device__ __forceinline__ int quantize_value_eytzinger(const float* eyt, float code0, float code255, float x) {
+    int pivot = 127, upper_pivot = 255, lower_pivot = 0, h = 1;
+    float lower = -1.0f, upper = 1.0f;
+    float val = eyt[1];
+#pragma unroll
+    for (int i = 64; i > 0; i >>= 1) {
+        if (x > val) {
+            lower_pivot = pivot;
+            lower = val;
+            pivot += i;
+            h = 2 * h + 1;
+        } else {
+            upper_pivot = pivot;
+            upper = val;
+            pivot -= i;
+            h = 2 * h;
+        }
+        val = eyt[h];
+    }
+    if (upper_pivot == 255) upper = code255;
+    if (lower_pivot == 0) lower = code0;
+    if (x > val) {
+        const float midpoint = __fmul_rn(__fadd_rn(upper, val), 0.5f);
+        return x > midpoint ? upper_pivot : pivot;
+    }
+    const float midpoint = __fmul_rn(__fadd_rn(lower, val), 0.5f);
+    return x < midpoint ? lower_pivot : pivot;
+}
+
 struct Derived {
     float omb1, omb2, decay, eps_c2;
     bool decayed;
@@ -94,16 +136,25 @@ __device__ __forceinline__ void moments(float gi, uint32_t q1, uint32_t q2, floa
 // kRecompute (variant 1): the second pass recomputes each element's moments (the same operations,
 // so the same bits) instead of keeping 16 of them in registers across the block's max reduction:
 // ~10 more instructions per element for fewer registers and more resident warps.
-template <bool kRecompute>
+// kEytzinger (variants 2, 3): the code search over heap-ordered copies of the maps.
+template <bool kRecompute, bool kEytzinger>
 __global__ void __launch_bounds__(kThreads)
 adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam8bitState st, int64_t n,
                  Adam8bitScalars s, const float* __restrict__ grad_scale, const float* __restrict__ signed_code,
                  const float* __restrict__ unsigned_code) {
     __shared__ float code1[256];
     __shared__ float code2[256];
+    __shared__ float eyt1[kEytzinger ? 256 : 1];
+    __shared__ float eyt2[kEytzinger ? 256 : 1];
     code1[threadIdx.x] = signed_code[threadIdx.x];
     code2[threadIdx.x] = unsigned_code[threadIdx.x];
+    if (kEytzinger) {
+        const int from = eytzinger_slot_source(threadIdx.x);
+        eyt1[threadIdx.x] = signed_code[from];
+        eyt2[threadIdx.x] = unsigned_code[from];
+    }
     __syncthreads();
+    const float c1_first = code1[0], c1_last = code1[255], c2_first = code2[0], c2_last = code2[255];
     const Derived d = derive(s);
     const float gs = grad_scale ? *grad_scale : 1.0f;
     const int lane = threadIdx.x & 31;
@@ -180,8 +231,14 @@ adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam
                             s, d, mi, vi);
                 }
                 if (isfinite(g[i])) p[i] = adam_param(p[i], mi, vi, s, d);
-                int q1 = quantize_value(code1, __fdiv_rn(mi, max1));
-                const int q2 = quantize_value(code2, __fdiv_rn(vi, max2));
+                int q1, q2;
+                if (kEytzinger) {
+                    q1 = quantize_value_eytzinger(eyt1, c1_first, c1_last, __fdiv_rn(mi, max1));
+                    q2 = quantize_value_eytzinger(eyt2, c2_first, c2_last, __fdiv_rn(vi, max2));
+                } else {
+                    q1 = quantize_value(code1, __fdiv_rn(mi, max1));
+                    q2 = quantize_value(code2, __fdiv_rn(vi, max2));
+                }
                 // keep m's sign through quantization (v is never negative)
                 if (signbit(code1[q1]) != signbit(mi)) q1 = (q1 + (mi > 0.0f ? 1 : -1)) & 0xFF;
                 o1 |= uint32_t(q1) << (8 * j);
@@ -229,10 +286,22 @@ cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState&
     if (n <= 0) return cudaSuccess;
     const int64_t blocks = (n + kAdam8bitBlock - 1) / kAdam8bitBlock;
     const unsigned grid = grid_for(blocks, kWarpsPerBlock);
-    if (variant == 1) {
-        adamw8bit_kernel<true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code, unsigned_code);
-    } else {
-        adamw8bit_kernel<false><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code, unsigned_code);
+    switch (variant) {
+        case 1:
+            adamw8bit_kernel<true, false><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                        unsigned_code);
+            break;
+        case 2:
+            adamw8bit_kernel<false, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                        unsigned_code);
+            break;
+        case 3:
+            adamw8bit_kernel<true, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                       unsigned_code);
+            break;
+        default:
+            adamw8bit_kernel<false, false><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                         unsigned_code);
     }
     return cudaGetLastError();
 }

@@ -38,6 +38,9 @@ final class AdamW8bitBench implements GpuBenchmark {
     static final long N = 160L << 20;
     private static final long CHUNK = 1L << 22;
     private static final long LINK_BYTES = 256L << 20;
+    /** cuda/adamw8bit.cuh's resident-kernel variants (0 is the production one, timed twice). */
+    private static final String[] VARIANTS = {"moments kept", "moments recomputed", "heap-ordered search",
+        "heap-ordered search, moments recomputed"};
 
     @Override
     public String name() {
@@ -79,7 +82,11 @@ final class AdamW8bitBench implements GpuBenchmark {
             double residentMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
             double pagedMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, paged, pager, s, null, 0));
             double residentAgainMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
-            double recomputeMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0, 1));
+            double[] variantMs = new double[k.variants()];
+            for (int variant = 1; variant < variantMs.length; variant++) {
+                int which = variant;
+                variantMs[variant] = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0, which));
+            }
 
             double copyGbs = 8.0 * N / (copyMs * 1e6);
             double h2dGbs = LINK_BYTES / (h2d * 1e6), d2hGbs = LINK_BYTES / (d2h * 1e6), bothGbs = 2.0 * LINK_BYTES / (both * 1e6);
@@ -101,8 +108,11 @@ final class AdamW8bitBench implements GpuBenchmark {
             row(out, "AdamW fp32 state (torch order)", fp32Ms, fp32Bytes, copyGbs, mib(8 * N));
             row(out, "AdamW 8-bit blockwise, resident", residentMs, q8Bytes, copyGbs, mib(2 * N + 8 * blocks));
             row(out, "AdamW 8-bit blockwise, resident (again)", residentAgainMs, q8Bytes, copyGbs, mib(2 * N + 8 * blocks));
-            row(out, "AdamW 8-bit blockwise, resident, kernel variant 1 (moments recomputed)", recomputeMs, q8Bytes, copyGbs,
-                    mib(2 * N + 8 * blocks));
+            for (int variant = 1; variant < variantMs.length; variant++) {
+                row(out, "AdamW 8-bit blockwise, resident, kernel variant " + variant
+                        + (variant < VARIANTS.length ? " (" + VARIANTS[variant] + ")" : ""), variantMs[variant], q8Bytes,
+                        copyGbs, mib(2 * N + 8 * blocks));
+            }
             double pagedLinkGbs = 2.0 * linkEach / (pagedMs * 1e6);
             out.printf(Locale.ROOT, "| AdamW 8-bit blockwise, paged | %.3f | %d over the link + %d on device | %.1f (link) | %.1f"
                     + " | %.2f | %s |%n", pagedMs, 2 * linkEach, q8Bytes, pagedLinkGbs, bothGbs, pagedLinkGbs / bothGbs,
