@@ -100,6 +100,34 @@ __device__ __forceinline__ int quantize_value_eytzinger(const float* eyt, float 
     return x < midpoint ? lower_pivot : pivot;
 }
 
+// The same search written with selects only (variants 4-6): in bitsandbytes' if/else form the
+// lanes of a warp branch apart at every level (459 branches in the variant-0 PTX), and each
+// divergent branch costs a reconvergence; here every level is a compare, five selects and a load.
+// The compared values, their order and the returned index are unchanged.
+template <bool kEytzinger>
+__device__ __forceinline__ int quantize_select(const float* table, float code0, float code255, float x) {
+    int pivot = 127, upper_pivot = 255, lower_pivot = 0, h = 1;
+    float lower = -1.0f, upper = 1.0f;
+    float val = kEytzinger ? table[1] : table[127];
+#pragma unroll
+    for (int i = 64; i > 0; i >>= 1) {
+        const bool gt = x > val;
+        lower_pivot = gt ? pivot : lower_pivot;
+        lower = gt ? val : lower;
+        upper_pivot = gt ? upper_pivot : pivot;
+        upper = gt ? upper : val;
+        pivot = gt ? pivot + i : pivot - i;
+        h = 2 * h + (gt ? 1 : 0);
+        val = kEytzinger ? table[h] : table[pivot];
+    }
+    upper = upper_pivot == 255 ? code255 : upper;
+    lower = lower_pivot == 0 ? code0 : lower;
+    const bool gt = x > val;
+    const float midpoint = __fmul_rn(__fadd_rn(gt ? upper : lower, val), 0.5f);
+    const bool moves = gt ? x > midpoint : x < midpoint;
+    return moves ? (gt ? upper_pivot : lower_pivot) : pivot;
+}
+
 struct Derived {
     float omb1, omb2, decay, eps_c2;
     bool decayed;
@@ -119,9 +147,20 @@ __device__ __forceinline__ float adam_param(float p, float m, float v, const Ada
 
 // The new moments of one element from its gradient (already scaled) and old codes; a non-finite
 // gradient zeroes both, as bitsandbytes does.
+template <bool kSelect>
 __device__ __forceinline__ void moments(float gi, uint32_t q1, uint32_t q2, float absmax1, float absmax2,
                                         const float* code1, const float* code2, const Adam8bitScalars& s,
                                         const Derived& d, float& m, float& v) {
+    if (kSelect) {
+        const float vo = __fmul_rn(code2[q2], absmax2);
+        const float vn = __fadd_rn(__fmul_rn(vo, s.beta2), __fmul_rn(__fmul_rn(d.omb2, gi), gi));
+        const float mo = __fmul_rn(code1[q1], absmax1);
+        const float mn = __fadd_rn(__fmul_rn(mo, s.beta1), __fmul_rn(d.omb1, gi));
+        const bool finite = isfinite(gi);
+        m = finite ? mn : 0.0f;
+        v = finite ? vn : 0.0f;
+        return;
+    }
     if (isfinite(gi)) {
         const float vo = __fmul_rn(code2[q2], absmax2);
         v = __fadd_rn(__fmul_rn(vo, s.beta2), __fmul_rn(__fmul_rn(d.omb2, gi), gi));
@@ -137,18 +176,20 @@ __device__ __forceinline__ void moments(float gi, uint32_t q1, uint32_t q2, floa
 // so the same bits) instead of keeping 16 of them in registers across the block's max reduction:
 // ~10 more instructions per element for fewer registers and more resident warps.
 // kEytzinger (variants 2, 3): the code search over heap-ordered copies of the maps.
-template <bool kRecompute, bool kEytzinger>
+// kSelect (variants 4-6): the search, the non-finite-gradient rule, the parameter update and the
+// sign fix as selects instead of branches (same values: the discarded side is computed and dropped).
+template <bool kRecompute, bool kEytzinger, bool kSelect = false>
 __global__ void __launch_bounds__(kThreads)
 adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam8bitState st, int64_t n,
                  Adam8bitScalars s, const float* __restrict__ grad_scale, const float* __restrict__ signed_code,
                  const float* __restrict__ unsigned_code) {
     __shared__ float code1[256];
     __shared__ float code2[256];
-    __shared__ float eyt1[kEytzinger ? 256 : 1];
-    __shared__ float eyt2[kEytzinger ? 256 : 1];
+    __shared__ float eyt1[kEytzinger || kSelect ? 256 : 1];
+    __shared__ float eyt2[kEytzinger || kSelect ? 256 : 1];
     code1[threadIdx.x] = signed_code[threadIdx.x];
     code2[threadIdx.x] = unsigned_code[threadIdx.x];
-    if (kEytzinger) {
+    if (kEytzinger || kSelect) {
         const int from = eytzinger_slot_source(threadIdx.x);
         eyt1[threadIdx.x] = signed_code[from];
         eyt2[threadIdx.x] = unsigned_code[from];
@@ -201,9 +242,12 @@ adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam
         for (int i = 0; i < kPerLane; i++) {
             const int64_t e = base + (i / 4) * 128 + lane * 4 + (i % 4);
             if (grad_scale) g[i] = __fmul_rn(g[i], gs);
-            moments(g[i], (c1[i / 4] >> (8 * (i % 4))) & 0xFFu, (c2[i / 4] >> (8 * (i % 4))) & 0xFFu, absmax1, absmax2,
+            moments<kSelect>(g[i], (c1[i / 4] >> (8 * (i % 4))) & 0xFFu, (c2[i / 4] >> (8 * (i % 4))) & 0xFFu, absmax1, absmax2,
                     code1, code2, s, d, m[i], v[i]);
-            if (e < n) {
+            if (kSelect) {
+                max1 = fmaxf(max1, e < n ? fabsf(m[i]) : -FLT_MAX);
+                max2 = fmaxf(max2, e < n ? fabsf(v[i]) : -FLT_MAX);
+            } else if (e < n) {
                 max1 = fmaxf(max1, fabsf(m[i]));
                 max2 = fmaxf(max2, fabsf(v[i]));
             }
@@ -227,11 +271,24 @@ adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam
                 const int i = 4 * k + j;
                 float mi = m[i], vi = v[i];
                 if (kRecompute) {
-                    moments(g[i], (c1[k] >> (8 * j)) & 0xFFu, (c2[k] >> (8 * j)) & 0xFFu, absmax1, absmax2, code1, code2,
+                    moments<kSelect>(g[i], (c1[k] >> (8 * j)) & 0xFFu, (c2[k] >> (8 * j)) & 0xFFu, absmax1, absmax2, code1, code2,
                             s, d, mi, vi);
                 }
-                if (isfinite(g[i])) p[i] = adam_param(p[i], mi, vi, s, d);
                 int q1, q2;
+                if (kSelect) {
+                    const float updated = adam_param(p[i], mi, vi, s, d);
+                    p[i] = isfinite(g[i]) ? updated : p[i];
+                    if (kEytzinger) {
+                        q1 = quantize_select<true>(eyt1, c1_first, c1_last, __fdiv_rn(mi, max1));
+                        q2 = quantize_select<true>(eyt2, c2_first, c2_last, __fdiv_rn(vi, max2));
+                    } else {
+                        q1 = quantize_select<false>(code1, c1_first, c1_last, __fdiv_rn(mi, max1));
+                        q2 = quantize_select<false>(code2, c2_first, c2_last, __fdiv_rn(vi, max2));
+                    }
+                    const bool flip = signbit(code1[q1]) != signbit(mi);
+                    q1 = flip ? (q1 + (mi > 0.0f ? 1 : -1)) & 0xFF : q1;
+                } else {
+                if (isfinite(g[i])) p[i] = adam_param(p[i], mi, vi, s, d);
                 if (kEytzinger) {
                     q1 = quantize_value_eytzinger(eyt1, c1_first, c1_last, __fdiv_rn(mi, max1));
                     q2 = quantize_value_eytzinger(eyt2, c2_first, c2_last, __fdiv_rn(vi, max2));
@@ -241,6 +298,7 @@ adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam
                 }
                 // keep m's sign through quantization (v is never negative)
                 if (signbit(code1[q1]) != signbit(mi)) q1 = (q1 + (mi > 0.0f ? 1 : -1)) & 0xFF;
+                }
                 o1 |= uint32_t(q1) << (8 * j);
                 o2 |= uint32_t(q2) << (8 * j);
             }
@@ -298,6 +356,18 @@ cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState&
         case 3:
             adamw8bit_kernel<true, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
                                                                        unsigned_code);
+            break;
+        case 4:
+            adamw8bit_kernel<false, false, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale,
+                                                                               signed_code, unsigned_code);
+            break;
+        case 5:
+            adamw8bit_kernel<false, true, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale,
+                                                                              signed_code, unsigned_code);
+            break;
+        case 6:
+            adamw8bit_kernel<true, true, true><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale,
+                                                                             signed_code, unsigned_code);
             break;
         default:
             adamw8bit_kernel<false, false><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,

@@ -40,7 +40,8 @@ final class AdamW8bitBench implements GpuBenchmark {
     private static final long LINK_BYTES = 256L << 20;
     /** cuda/adamw8bit.cuh's resident-kernel variants (0 is the production one, timed twice). */
     private static final String[] VARIANTS = {"moments kept", "moments recomputed", "heap-ordered search",
-        "heap-ordered search, moments recomputed"};
+        "heap-ordered search, moments recomputed", "selects instead of branches", "selects, heap-ordered search",
+        "selects, heap-ordered search, moments recomputed"};
 
     @Override
     public String name() {
