@@ -338,12 +338,52 @@ adamw_bnb32_kernel(float* __restrict__ param, const float* __restrict__ grad, fl
 
 }  // namespace
 
+namespace {
+
+// Variants 7, 8: a persistent grid (multiprocessors × resident blocks, queried once per device and
+// kernel; a benign race). The covering grid is capped at 65535 blocks, so each block does only
+// one or two 256-element iterations per warp after loading the two maps into shared memory and
+// synchronizing: that prologue is paid ~65 000 times per step. Persistent blocks pay it ~400 times.
+template <auto kernel>
+cudaError_t launch_persistent(float* param, const float* grad, const Adam8bitState& st, int64_t n,
+                              const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,
+                              const float* unsigned_code, cudaStream_t stream) {
+    static unsigned resident[64];
+    int device = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess) return err;
+    unsigned full = device < 64 ? resident[device] : 0;
+    if (full == 0) {
+        int sms = 0, per_sm = 0;
+        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+        if (err != cudaSuccess) return err;
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, 0);
+        if (err != cudaSuccess) return err;
+        full = unsigned(sms) * unsigned(per_sm > 0 ? per_sm : 1);
+        if (device < 64) resident[device] = full;
+    }
+    const unsigned need = grid_for((n + kAdam8bitBlock - 1) / kAdam8bitBlock, kWarpsPerBlock);
+    kernel<<<need < full ? need : full, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                               unsigned_code);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
 cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState& st, int64_t n,
                            const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,
                            const float* unsigned_code, cudaStream_t stream, int variant) {
     if (n <= 0) return cudaSuccess;
     const int64_t blocks = (n + kAdam8bitBlock - 1) / kAdam8bitBlock;
     const unsigned grid = grid_for(blocks, kWarpsPerBlock);
+    if (variant == 7) {
+        return launch_persistent<adamw8bit_kernel<false, false, true>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                       unsigned_code, stream);
+    }
+    if (variant == 8) {
+        return launch_persistent<adamw8bit_kernel<false, false, false>>(param, grad, st, n, s, grad_scale, signed_code,
+                                                                        unsigned_code, stream);
+    }
     switch (variant) {
         case 1:
             adamw8bit_kernel<true, false><<<grid, kThreads, 0, stream>>>(param, grad, st, n, s, grad_scale, signed_code,

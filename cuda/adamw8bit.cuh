@@ -37,9 +37,10 @@ struct Adam8bitState {
 // Kernel variants (bit-identical; the benchmark times each, the parity test checks each): 0 keeps
 // the block's moments in registers between its two passes, 1 recomputes them (fewer registers,
 // more resident warps); 2 and 3 are 0 and 1 with the code search over heap-ordered maps (fewer
-// shared-memory bank conflicts); 4, 5, 6 are 0, 2, 3 written with selects instead of branches.
+// shared-memory bank conflicts); 4, 5, 6 are 0, 2, 3 written with selects instead of branches;
+// 7 and 8 are 4 and 0 on a persistent grid.
 constexpr int kAdam8bitDefaultVariant = 0;
-constexpr int kAdam8bitVariants = 7;
+constexpr int kAdam8bitVariants = 9;
 
 cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState& st, int64_t n,
                            const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,
