@@ -176,9 +176,50 @@ __device__ __forceinline__ void moments(float gi, uint32_t q1, uint32_t q2, floa
 // so the same bits) instead of keeping 16 of them in registers across the block's max reduction:
 // ~10 more instructions per element for fewer registers and more resident warps.
 // kEytzinger (variants 2, 3): the code search over heap-ordered copies of the maps.
+// One warp's 256-element block as its lanes hold it: elements 128·k + 4·lane + j of the block.
+struct Tile {
+    float g[kPerLane], p[kPerLane];
+    uint32_t c1[2], c2[2];  // four codes per word, element j in byte j
+    float a1, a2;
+};
+
+__device__ __forceinline__ void load_tile(const float* __restrict__ param, const float* __restrict__ grad,
+                                          const Adam8bitState& st, int64_t n, int64_t blk, int lane, Tile& t) {
+    const int64_t base = blk * kAdam8bitBlock;
+    t.a1 = st.a1[blk];
+    t.a2 = st.a2[blk];
+    if (base + kAdam8bitBlock <= n) {
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            const int64_t e = base + k * 128 + lane * 4;
+            const float4 g4 = *reinterpret_cast<const float4*>(grad + e);
+            const float4 p4 = *reinterpret_cast<const float4*>(param + e);
+            t.g[4 * k] = g4.x, t.g[4 * k + 1] = g4.y, t.g[4 * k + 2] = g4.z, t.g[4 * k + 3] = g4.w;
+            t.p[4 * k] = p4.x, t.p[4 * k + 1] = p4.y, t.p[4 * k + 2] = p4.z, t.p[4 * k + 3] = p4.w;
+            t.c1[k] = *reinterpret_cast<const uint32_t*>(st.q1 + e);
+            t.c2[k] = *reinterpret_cast<const uint32_t*>(st.q2 + e);
+        }
+        return;
+    }
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        t.c1[k] = t.c2[k] = 0;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int64_t e = base + k * 128 + lane * 4 + j;
+            const bool in = e < n;
+            t.g[4 * k + j] = in ? grad[e] : 0.0f;
+            t.p[4 * k + j] = in ? param[e] : 0.0f;
+            t.c1[k] |= uint32_t(in ? st.q1[e] : 0) << (8 * j);
+            t.c2[k] |= uint32_t(in ? st.q2[e] : 0) << (8 * j);
+        }
+    }
+}
+
 // kSelect (variants 4-6): the search, the non-finite-gradient rule, the parameter update and the
 // sign fix as selects instead of branches (same values: the discarded side is computed and dropped).
-template <bool kRecompute, bool kEytzinger, bool kSelect = false>
+// kPrefetch (variant 9): software pipelining, the next block's loads issued before this one's math.
+template <bool kRecompute, bool kEytzinger, bool kSelect = false, bool kPrefetch = false>
 __global__ void __launch_bounds__(kThreads)
 adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam8bitState st, int64_t n,
                  Adam8bitScalars s, const float* __restrict__ grad_scale, const float* __restrict__ signed_code,
@@ -202,38 +243,25 @@ adamw8bit_kernel(float* __restrict__ param, const float* __restrict__ grad, Adam
     const int64_t blocks = (n + kAdam8bitBlock - 1) / kAdam8bitBlock;
     const int64_t warps = int64_t(gridDim.x) * kWarpsPerBlock;
 
-    for (int64_t blk = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5); blk < blocks; blk += warps) {
+    const int64_t first_blk = blockIdx.x * int64_t(kWarpsPerBlock) + (threadIdx.x >> 5);
+    Tile next;
+    if (kPrefetch && first_blk < blocks) load_tile(param, grad, st, n, first_blk, lane, next);
+    for (int64_t blk = first_blk; blk < blocks; blk += warps) {
         const int64_t base = blk * kAdam8bitBlock;
         const bool whole = base + kAdam8bitBlock <= n;
-        float g[kPerLane], p[kPerLane];
-        uint32_t c1[2], c2[2];
-        const float absmax1 = st.a1[blk], absmax2 = st.a2[blk];
-        if (whole) {
-#pragma unroll
-            for (int k = 0; k < 2; k++) {
-                const int64_t e = base + k * 128 + lane * 4;
-                const float4 g4 = *reinterpret_cast<const float4*>(grad + e);
-                const float4 p4 = *reinterpret_cast<const float4*>(param + e);
-                g[4 * k] = g4.x, g[4 * k + 1] = g4.y, g[4 * k + 2] = g4.z, g[4 * k + 3] = g4.w;
-                p[4 * k] = p4.x, p[4 * k + 1] = p4.y, p[4 * k + 2] = p4.z, p[4 * k + 3] = p4.w;
-                c1[k] = *reinterpret_cast<const uint32_t*>(st.q1 + e);
-                c2[k] = *reinterpret_cast<const uint32_t*>(st.q2 + e);
-            }
+        Tile t;
+        if (kPrefetch) {
+            t = next;
+            // the warp's next block is loaded while this one computes (variant 9)
+            if (blk + warps < blocks) load_tile(param, grad, st, n, blk + warps, lane, next);
         } else {
-#pragma unroll
-            for (int k = 0; k < 2; k++) {
-                c1[k] = c2[k] = 0;
-#pragma unroll
-                for (int j = 0; j < 4; j++) {
-                    const int64_t e = base + k * 128 + lane * 4 + j;
-                    const bool in = e < n;
-                    g[4 * k + j] = in ? grad[e] : 0.0f;
-                    p[4 * k + j] = in ? param[e] : 0.0f;
-                    c1[k] |= uint32_t(in ? st.q1[e] : 0) << (8 * j);
-                    c2[k] |= uint32_t(in ? st.q2[e] : 0) << (8 * j);
-                }
-            }
+            load_tile(param, grad, st, n, blk, lane, t);
         }
+        float* g = t.g;
+        float* p = t.p;
+        const uint32_t* c1 = t.c1;
+        const uint32_t* c2 = t.c2;
+        const float absmax1 = t.a1, absmax2 = t.a2;
 
         // Pass 1: the new moments and the block's max |m|, max |v|.
         float m[kPerLane], v[kPerLane];
@@ -379,6 +407,10 @@ cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState&
     if (variant == 7) {
         return launch_persistent<adamw8bit_kernel<false, false, true>>(param, grad, st, n, s, grad_scale, signed_code,
                                                                        unsigned_code, stream);
+    }
+    if (variant == 9) {
+        return launch_persistent<adamw8bit_kernel<false, false, true, true>>(param, grad, st, n, s, grad_scale,
+                                                                             signed_code, unsigned_code, stream);
     }
     if (variant == 8) {
         return launch_persistent<adamw8bit_kernel<false, false, false>>(param, grad, st, n, s, grad_scale, signed_code,

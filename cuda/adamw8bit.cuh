@@ -38,9 +38,9 @@ struct Adam8bitState {
 // the block's moments in registers between its two passes, 1 recomputes them (fewer registers,
 // more resident warps); 2 and 3 are 0 and 1 with the code search over heap-ordered maps (fewer
 // shared-memory bank conflicts); 4, 5, 6 are 0, 2, 3 written with selects instead of branches;
-// 7 and 8 are 4 and 0 on a persistent grid.
+// 7 and 8 are 4 and 0 on a persistent grid; 9 is 7 with the next block's loads in flight.
 constexpr int kAdam8bitDefaultVariant = 0;
-constexpr int kAdam8bitVariants = 9;
+constexpr int kAdam8bitVariants = 10;
 
 cudaError_t adamw8bit_step(float* param, const float* grad, const Adam8bitState& st, int64_t n,
                            const Adam8bitScalars& s, const float* grad_scale, const float* signed_code,

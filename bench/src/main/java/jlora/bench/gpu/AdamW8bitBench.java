@@ -41,7 +41,8 @@ final class AdamW8bitBench implements GpuBenchmark {
     /** cuda/adamw8bit.cuh's resident-kernel variants (0 is the production one, timed twice). */
     private static final String[] VARIANTS = {"moments kept", "moments recomputed", "heap-ordered search",
         "heap-ordered search, moments recomputed", "selects instead of branches", "selects, heap-ordered search",
-        "selects, heap-ordered search, moments recomputed", "selects, persistent grid", "persistent grid"};
+        "selects, heap-ordered search, moments recomputed", "selects, persistent grid", "persistent grid",
+        "selects, persistent grid, next block prefetched"};
 
     @Override
     public String name() {
