@@ -8,7 +8,7 @@
 namespace jlora {
 
 // Double-quantized absmax (the nested state); absmax_f32 null. Or plain fp32 absmax, with
-// absmax_q null. packed and out 16-byte aligned; blocksize a multiple of 32.
+// absmax_q null. packed and out 16-byte aligned; blocksize a power of two >= 32.
 struct Nf4Args {
     const uint8_t* packed;
     const float* absmax_f32;
@@ -22,7 +22,12 @@ struct Nf4Args {
     uint16_t* out;
 };
 
-cudaError_t nf4_dequant_bf16(const Nf4Args& a, cudaStream_t stream);
+// Production variant of nf4_dequant_bf16 (cuda/nf4_dequant.cu lists them; all bit-identical).
+constexpr int kNf4DefaultVariant = 2;
+constexpr int kNf4Variants = 7;
+
+// blocksize and nested_blocksize powers of two, blocksize >= 32.
+cudaError_t nf4_dequant_bf16(const Nf4Args& a, int variant, cudaStream_t stream);
 
 }  // namespace jlora
 

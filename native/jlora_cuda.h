@@ -107,7 +107,7 @@ JL_API int jl_cast_f32_to_bf16_host(const float* src, uint16_t* dst, int64_t n);
 
 // cuda/nf4_dequant.cu: NF4 → bf16 (bit-exact with jlora.quant.Nf4Tensor#dequantize(BF16)).
 // packed: ceil(n/2) bytes, element 2i in the high nibble of byte i; out: n bf16. Both 16-byte
-// aligned; blocksize a multiple of 32. Plain: absmax f32 [ceil(n/blocksize)]. Double quant:
+// aligned; blocksize a power of two >= 32. Plain: absmax f32 [ceil(n/blocksize)]. Double quant:
 // absmax_q u8 codes into nested_code f32[256], times nested_absmax[b / nested_blocksize],
 // plus offset.
 JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64_t n, int32_t blocksize,
@@ -115,6 +115,12 @@ JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64
 JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
+// The benchmark's before/after: the same double-quant dequantization by kernel variant
+// 0 .. jl_nf4_dequant_variants() - 1 (cuda/nf4_dequant.cu describes them; all bit-identical).
+JL_API int32_t jl_nf4_dequant_variants(void);
+JL_API int jl_nf4_dequant_dq_bf16_variant(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
+                                          const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
+                                          int32_t blocksize, uint16_t* out, int32_t variant, void* stream);
 
 // cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
 // dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
@@ -155,6 +161,43 @@ JL_API int jl_adamw_step(float* param, const float* grad, float* m, float* v, in
                          void* stream);
 JL_API int64_t jl_grad_norm_workspace_bytes(void);
 JL_API int jl_grad_norm(const float* grad, int64_t n, float max_norm, float* workspace, float* out, void* stream);
+
+// cuda/adamw8bit.cu + native/adamw8bit.cpp: bitsandbytes' AdamW8bit step (bit-identical to
+// jlora.train.AdamW8bit), scalars as jlora.train.AdamW8bit.Constants. q1 / q2 u8 codes [n] into
+// signed_code / unsigned_code (device f32[256]), a1 / a2 f32 absmax [ceil(n / 256)]; param, grad,
+// q1, q2 16-byte aligned; grad scaled by *grad_scale (device) when not null. bnb32: the fp32-state
+// update for parameters under min_8bit_size. Paged: the codes and absmax live in pinned host
+// memory (jl_host_alloc) and stream through two device staging buffers of chunk_elements (a
+// multiple of 256; jl_adamw8bit_paged_device_bytes in all) on two copy streams; the step is
+// ordered on `stream` like a kernel launch (host state is final once `stream` is synchronized).
+JL_API int jl_adamw8bit_step(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2,
+                             int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
+                             float correction2, float step_size, const float* grad_scale, const float* signed_code,
+                             const float* unsigned_code, void* stream);
+// The benchmark's comparison: the same step by kernel variant 0 .. jl_adamw8bit_variants() - 1.
+JL_API int32_t jl_adamw8bit_variants(void);
+JL_API int jl_adamw8bit_step_variant(float* param, const float* grad, uint8_t* q1, uint8_t* q2, float* a1, float* a2,
+                                     int64_t n, float beta1, float beta2, float eps, float lr, float weight_decay,
+                                     float correction2, float step_size, const float* grad_scale,
+                                     const float* signed_code, const float* unsigned_code, int32_t variant,
+                                     void* stream);
+JL_API int jl_adamw_bnb32_step(float* param, const float* grad, float* m, float* v, int64_t n, float beta1,
+                               float beta2, float eps, float lr, float weight_decay, float correction2,
+                               float step_size, const float* grad_scale, void* stream);
+JL_API int64_t jl_adamw8bit_paged_device_bytes(int64_t chunk_elements);
+JL_API int jl_adamw8bit_paged_create(int64_t chunk_elements, void** out);
+JL_API int jl_adamw8bit_paged_destroy(void* handle);
+JL_API int jl_adamw8bit_paged_step(void* handle, float* param, const float* grad, uint8_t* host_q1,
+                                   uint8_t* host_q2, float* host_a1, float* host_a2, int64_t n, float beta1,
+                                   float beta2, float eps, float lr, float weight_decay, float correction2,
+                                   float step_size, const float* grad_scale, const float* signed_code,
+                                   const float* unsigned_code, void* stream);
+JL_API int jl_host_alloc(void** out, int64_t bytes);
+JL_API int jl_host_free(void* ptr);
+// Median ms of `reps` (<= 64) pinned copies of `bytes`: H2D (direction 0), D2H (1), or both at
+// once on two streams (2, host2 / dev2 the D2H pair).
+JL_API int jl_host_link_copy_ms(void* host, void* host2, void* dev, void* dev2, int64_t bytes, int32_t direction,
+                                int32_t reps, float* out_ms);
 
 // cuda/flash_attention.cu, bf16 (uint16 bits) causal grouped-query attention over a packed
 // batch: document b owns tokens [cu_seqlens[b], cu_seqlens[b+1]) (device i32, batch + 1

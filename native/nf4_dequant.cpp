@@ -6,12 +6,32 @@
 
 namespace {
 
+bool power_of_two(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
 int check_common(const char* fn, const uint8_t* packed, int64_t n, int32_t blocksize, const uint16_t* out) {
     if (n < 0 || (n > 0 && (!packed || !out))) return jlora::fail_argument(fn);
-    if (blocksize < 32 || blocksize % 32 != 0) return jlora::fail_argument("NF4 dequant: blocksize must be a positive multiple of 32");
+    if (blocksize < 32 || !power_of_two(blocksize)) {
+        return jlora::fail_argument("NF4 dequant: blocksize must be a power of two and a multiple of 32 (32..4096)");
+    }
     if (!jlora::is_aligned16(packed) || !jlora::is_aligned16(out)) {
         return jlora::fail_argument("NF4 dequant: packed and out must be 16-byte aligned");
     }
+    return JL_OK;
+}
+
+int dequant_dq(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax, const float* nested_code,
+               float offset, int32_t nested_blocksize, int64_t n, int32_t blocksize, uint16_t* out, int variant,
+               void* stream) {
+    int rc = check_common("jl_nf4_dequant_dq_bf16: null pointer or negative n", packed, n, blocksize, out);
+    if (rc != JL_OK) return rc;
+    if (n > 0 && (!absmax_q || !nested_absmax || !nested_code)) {
+        return jlora::fail_argument("jl_nf4_dequant_dq_bf16: null absmax codes, nested absmax or code");
+    }
+    if (!power_of_two(nested_blocksize)) {
+        return jlora::fail_argument("jl_nf4_dequant_dq_bf16: nested blocksize must be a power of two (256 in bitsandbytes)");
+    }
+    jlora::Nf4Args a{packed, nullptr, absmax_q, nested_absmax, nested_code, offset, blocksize, nested_blocksize, n, out};
+    JL_CHECK(jlora::nf4_dequant_bf16(a, variant, static_cast<cudaStream_t>(stream)));
     return JL_OK;
 }
 
@@ -25,22 +45,27 @@ int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64_t n, i
     if (rc != JL_OK) return rc;
     if (n > 0 && !absmax) return jlora::fail_argument("jl_nf4_dequant_bf16: null absmax");
     jlora::Nf4Args a{packed, absmax, nullptr, nullptr, nullptr, 0.0f, blocksize, 1, n, out};
-    JL_CHECK(jlora::nf4_dequant_bf16(a, static_cast<cudaStream_t>(stream)));
+    JL_CHECK(jlora::nf4_dequant_bf16(a, jlora::kNf4DefaultVariant, static_cast<cudaStream_t>(stream)));
     return JL_OK;
 }
 
 int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
                            const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                            int32_t blocksize, uint16_t* out, void* stream) {
-    int rc = check_common("jl_nf4_dequant_dq_bf16: null pointer or negative n", packed, n, blocksize, out);
-    if (rc != JL_OK) return rc;
-    if (n > 0 && (!absmax_q || !nested_absmax || !nested_code)) {
-        return jlora::fail_argument("jl_nf4_dequant_dq_bf16: null absmax codes, nested absmax or code");
+    return dequant_dq(packed, absmax_q, nested_absmax, nested_code, offset, nested_blocksize, n, blocksize, out,
+                      jlora::kNf4DefaultVariant, stream);
+}
+
+int32_t jl_nf4_dequant_variants(void) { return jlora::kNf4Variants; }
+
+int jl_nf4_dequant_dq_bf16_variant(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
+                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
+                                   int32_t blocksize, uint16_t* out, int32_t variant, void* stream) {
+    if (variant < 0 || variant >= jlora::kNf4Variants) {
+        return jlora::fail_argument("jl_nf4_dequant_dq_bf16_variant: variant out of range");
     }
-    if (nested_blocksize <= 0) return jlora::fail_argument("jl_nf4_dequant_dq_bf16: nested blocksize must be positive");
-    jlora::Nf4Args a{packed, nullptr, absmax_q, nested_absmax, nested_code, offset, blocksize, nested_blocksize, n, out};
-    JL_CHECK(jlora::nf4_dequant_bf16(a, static_cast<cudaStream_t>(stream)));
-    return JL_OK;
+    return dequant_dq(packed, absmax_q, nested_absmax, nested_code, offset, nested_blocksize, n, blocksize, out,
+                      variant, stream);
 }
 
 }  // extern "C"

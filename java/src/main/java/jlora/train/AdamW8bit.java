@@ -100,10 +100,13 @@ public final class AdamW8bit implements Optimizer {
         return params.get(i).numel() >= min8bitSize;
     }
 
-    /** The kernels' float arguments; bitsandbytes passes the Python doubles as C floats. */
-    record Constants(float beta1, float beta2, float eps, float lr, float weightDecay,
-                     float correction2, float stepSize) {
-        static Constants of(AdamHyperparameters hp, double lr, long step) {
+    /**
+     * The kernels' float arguments; bitsandbytes passes the Python doubles as C floats. Public so
+     * that the device kernels (jlora.backend.cuda.AdamW8bitKernels) take the very same floats.
+     */
+    public record Constants(float beta1, float beta2, float eps, float lr, float weightDecay,
+                            float correction2, float stepSize) {
+        public static Constants of(AdamHyperparameters hp, double lr, long step) {
             float b1 = (float) hp.beta1();
             float b2 = (float) hp.beta2();
             float lrf = (float) lr;
@@ -114,7 +117,7 @@ public final class AdamW8bit implements Optimizer {
         }
 
         /** For parameters exempt from decay: bitsandbytes skips the decay when weight_decay is 0. */
-        Constants withoutDecay() {
+        public Constants withoutDecay() {
             return new Constants(beta1, beta2, eps, lr, 0.0f, correction2, stepSize);
         }
     }

@@ -10,9 +10,8 @@ import jlora.backend.cuda.CudaDevices;
  * per driver. tools/gpu-run.sh calls this on the device machine. Exits 2 without a GPU.
  */
 public final class GpuBenchmarks {
-    private static final List<GpuBenchmark> ALL = List.of(new CastBandwidth(), new Nf4DequantBandwidth(),
-            new FlashAttentionBench(), new GemmBench(),
-            new LoraLinearBench(), new LmHeadCrossEntropyBench());
+    private static final List<GpuBenchmark> ALL = List.of(new CastBandwidth(), new Nf4DequantBandwidth(), new AdamW8bitBench(),
+            new FlashAttentionBench(), new GemmBench(), new LoraLinearBench(), new LmHeadCrossEntropyBench());
 
     private GpuBenchmarks() {}
 

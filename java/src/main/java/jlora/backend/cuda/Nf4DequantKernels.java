@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import jlora.quant.Nf4Tensor;
@@ -16,13 +17,21 @@ import jlora.quant.Nf4Tensor;
  */
 public final class Nf4DequantKernels {
     private final CudaApi api;
-    private final MethodHandle plain, nested;
+    private final MethodHandle plain, nested, nestedVariant, variants;
 
     public Nf4DequantKernels(CudaApi api) {
         this.api = api;
         plain = api.bindStatus("jl_nf4_dequant_bf16", ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
         nested = api.bindStatus("jl_nf4_dequant_dq_bf16", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
+        nestedVariant = api.bindStatus("jl_nf4_dequant_dq_bf16_variant", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT,
+                JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        variants = api.bind("jl_nf4_dequant_variants", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /** How many kernel variants {@link #dequantizeBf16(Weight, DeviceBuffer, int)} takes (cuda/nf4_dequant.cu lists them). */
+    public int variants() {
+        return CudaApi.call(() -> (int) variants.invokeExact());
     }
 
     /**
@@ -62,12 +71,22 @@ public final class Nf4DequantKernels {
 
     /** Dequantizes all of {@code w} into {@code out} from byte 0 ({@code 2 · numel} bytes). */
     public void dequantizeBf16(Weight w, DeviceBuffer out) {
+        dequantizeBf16(w, out, -1);
+    }
+
+    /**
+     * As {@link #dequantizeBf16(Weight, DeviceBuffer)} with kernel variant {@code variant} in
+     * [0, {@link #variants()}) (double-quant weights only), or the production one for -1: the
+     * benchmark's before/after and the parity test's check that every variant is exact.
+     */
+    public void dequantizeBf16(Weight w, DeviceBuffer out, int variant) {
         long n = w.numel();
         long blocks = Math.ceilDiv(n, (long) w.blocksize());
         MemorySegment packed = w.packed().at(0, Math.ceilDiv(n, 2L));
         MemorySegment dst = out.at(0, Math.multiplyExact(n, 2L));
         int bs = w.blocksize();
         if (!w.doubleQuant()) {
+            if (variant >= 0) throw new IllegalArgumentException("kernel variants take double-quant weights only");
             MemorySegment absmax = w.absmax().at(0, 4 * blocks);
             api.run("jl_nf4_dequant_bf16", () -> (int) plain.invokeExact(packed, absmax, n, bs, dst, MemorySegment.NULL));
             return;
@@ -77,7 +96,12 @@ public final class Nf4DequantKernels {
         MemorySegment code = w.code().at(0, 4 * 256);
         float offset = w.offset();
         int nbs = w.nestedBlocksize();
-        api.run("jl_nf4_dequant_dq_bf16", () -> (int) nested.invokeExact(packed, codes, nestedAbsmax, code, offset, nbs,
-                n, bs, dst, MemorySegment.NULL));
+        if (variant < 0) {
+            api.run("jl_nf4_dequant_dq_bf16", () -> (int) nested.invokeExact(packed, codes, nestedAbsmax, code, offset,
+                    nbs, n, bs, dst, MemorySegment.NULL));
+        } else {
+            api.run("jl_nf4_dequant_dq_bf16_variant", () -> (int) nestedVariant.invokeExact(packed, codes, nestedAbsmax,
+                    code, offset, nbs, n, bs, dst, variant, MemorySegment.NULL));
+        }
     }
 }

@@ -13,9 +13,10 @@ import org.junit.jupiter.api.Test;
 /**
  * cuda/nf4_dequant.cu against {@link Nf4Tensor#dequantize(DType, Arena)} to BF16 on the CPU,
  * bit for bit (the dequantization is a table lookup times an fp32 scale rounded once: no
- * tolerance). Weights are fresh Gaussians quantized by jlora.quant, with and without double
- * quant, several block sizes, and element counts that leave a tail past the 32-element vector
- * groups (odd counts included, whose last byte has an unused low nibble).
+ * tolerance), for the production kernel and, with double quant, every variant the benchmark times.
+ * Weights are fresh Gaussians quantized by jlora.quant, with and without double quant, block sizes
+ * 32 to 4096, and element counts that leave a tail past the kernels' tiles (odd counts included,
+ * whose last byte has an unused low nibble).
  */
 @Tag("gpu")
 class Nf4DequantKernelsTest {
@@ -30,8 +31,10 @@ class Nf4DequantKernelsTest {
     void doubleQuantMatchesCpuBitForBit() {
         long seed = System.nanoTime();
         SplittableRandom r = new SplittableRandom(seed);
-        for (long[] shape : new long[][] {{1, 1}, {3, 11}, {37, 64}, {256, 257}, {1024, 1031}}) {
-            for (int blocksize : new int[] {64, 32, 256}) check(seed, r, shape, blocksize, true);
+        // 2048 × 1031 and 4096 × 64 cover several whole 2048-element tile pairs of the fast kernel
+        // plus a tail; 1 × 1 and 3 × 11 have only the tail.
+        for (long[] shape : new long[][] {{1, 1}, {3, 11}, {37, 64}, {256, 257}, {2048, 1031}, {4096, 64}}) {
+            for (int blocksize : new int[] {64, 32, 256, 4096}) check(seed, r, shape, blocksize, true);
         }
     }
 
@@ -54,16 +57,20 @@ class Nf4DequantKernelsTest {
             short[] want = q.dequantize(DType.BF16, arena).data().toArray(java.lang.foreign.ValueLayout.JAVA_SHORT);
             Nf4DequantKernels kernels = new Nf4DequantKernels(api);
             try (Nf4DequantKernels.Weight dw = Nf4DequantKernels.Weight.upload(api, q)) {
-                for (int poison : GpuParity.POISONS) {
-                    try (DeviceBuffer out = GpuParity.poisoned(api, 2L * n, poison)) {
-                        kernels.dequantizeBf16(dw, out);
-                        short[] got = GpuParity.downloadU16(arena, out, n);
-                        for (int i = 0; i < n; i++) {
-                            if (got[i] != want[i]) {
-                                throw new AssertionError(String.format(
-                                        "NF4 dequant seed=%d shape=%s blocksize=%d doubleQuant=%b poison=0x%02X: first"
-                                                + " mismatch at %d (block %d): want bf16 0x%04X got 0x%04X",
-                                        seed, shape, blocksize, dq, poison, i, i / blocksize, want[i], got[i]));
+                // -1: the production kernel; with double quant also every benchmarked variant
+                int variants = dq ? kernels.variants() : 0;
+                for (int variant = -1; variant < variants; variant++) {
+                    for (int poison : GpuParity.POISONS) {
+                        try (DeviceBuffer out = GpuParity.poisoned(api, 2L * n, poison)) {
+                            kernels.dequantizeBf16(dw, out, variant);
+                            short[] got = GpuParity.downloadU16(arena, out, n);
+                            for (int i = 0; i < n; i++) {
+                                if (got[i] != want[i]) {
+                                    throw new AssertionError(String.format(
+                                            "NF4 dequant seed=%d shape=%s blocksize=%d doubleQuant=%b variant=%d poison=0x%02X:"
+                                                    + " first mismatch at %d (block %d): want bf16 0x%04X got 0x%04X",
+                                            seed, shape, blocksize, dq, variant, poison, i, i / blocksize, want[i], got[i]));
+                                }
                             }
                         }
                     }
