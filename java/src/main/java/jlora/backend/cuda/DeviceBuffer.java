@@ -10,13 +10,31 @@ import java.lang.foreign.MemorySegment;
 public final class DeviceBuffer implements AutoCloseable {
     private final CudaApi api;
     private final long bytes;
+    private final boolean owner;
     private MemorySegment pointer;
 
     public DeviceBuffer(CudaApi api, long bytes) {
         if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
         this.api = api;
         this.bytes = bytes;
+        this.owner = true;
         this.pointer = api.malloc(bytes);
+    }
+
+    private DeviceBuffer(CudaApi api, long address, long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        this.api = api;
+        this.bytes = bytes;
+        this.owner = false;
+        this.pointer = MemorySegment.ofAddress(address);
+    }
+
+    /**
+     * A bounds-checked view of {@code bytes} bytes at {@code address} that another allocator owns
+     * (the CUDA backend's {@link DeviceMemory}); {@link #close()} does not free it.
+     */
+    public static DeviceBuffer view(CudaApi api, long address, long bytes) {
+        return new DeviceBuffer(api, address, bytes);
     }
 
     public long byteSize() {
@@ -50,7 +68,7 @@ public final class DeviceBuffer implements AutoCloseable {
         if (pointer != null) {
             MemorySegment p = pointer;
             pointer = null;
-            api.free(p);
+            if (owner) api.free(p);
         }
     }
 }
