@@ -67,6 +67,35 @@ JL_API int jl_event_destroy(void* event);
 JL_API int jl_event_record(void* event, void* stream);
 JL_API int jl_event_elapsed_ms(void* start, void* end, float* out_ms);
 
+// Streams and stream-ordered memory (native/stream.cpp). Streams are created blocking, so
+// they stay ordered with the legacy default stream (stream null). jl_malloc_async /
+// jl_free_async use the device's default memory pool (cudaMallocAsync); its release threshold
+// (bytes kept reserved across synchronizations; 0 by default, UINT64_MAX keeps everything)
+// and its statistics are those of the pool of `device`. jl_memcpy_async infers the
+// direction from the pointers; host memory should be pinned for it to be asynchronous.
+typedef struct jl_pool_stats {
+    int64_t reserved_bytes;       // cudaMemPoolAttrReservedMemCurrent
+    int64_t reserved_peak_bytes;  // cudaMemPoolAttrReservedMemHigh (since creation or the last reset)
+    int64_t used_bytes;           // cudaMemPoolAttrUsedMemCurrent
+    int64_t used_peak_bytes;      // cudaMemPoolAttrUsedMemHigh
+    int64_t release_threshold;    // cudaMemPoolAttrReleaseThreshold
+} jl_pool_stats;
+
+JL_API int jl_stream_create(void** out);
+JL_API int jl_stream_destroy(void* stream);
+JL_API int jl_stream_synchronize(void* stream);
+JL_API int jl_stream_wait_event(void* stream, void* event);
+JL_API int jl_malloc_async(void** out, int64_t bytes, void* stream);
+JL_API int jl_free_async(void* ptr, void* stream);
+JL_API int jl_memcpy_async(void* dst, const void* src, int64_t bytes, void* stream);
+JL_API int jl_memcpy_2d_async(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t width_bytes,
+                              int64_t rows, void* stream);
+JL_API int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream);
+JL_API int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes);
+JL_API int jl_mem_pool_stats(int32_t device, jl_pool_stats* out);
+JL_API int jl_mem_pool_reset_peaks(int32_t device);
+JL_API int jl_mem_pool_trim(int32_t device, int64_t keep_bytes);
+
 // cuda/cast.cu. stream may be null (the legacy default stream). Launch errors are
 // returned; errors during execution surface at the next synchronizing call.
 JL_API int jl_cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, void* stream);
@@ -85,6 +114,15 @@ JL_API int jl_nf4_dequant_bf16(const uint8_t* packed, const float* absmax, int64
 JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const float* nested_absmax,
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
+
+// The same into rows of a wider matrix (the W block of the folded LoRA weight): element e goes
+// to out[(e / row_len) * row_stride + e % row_len]. Plain when absmax_q is null (absmax f32),
+// double quant otherwise (absmax ignored). row_len a multiple of 32 dividing n, row_stride >=
+// row_len and a multiple of 8; out 16-byte aligned.
+JL_API int jl_nf4_dequant_rows_bf16(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
+                                   const float* nested_absmax, const float* nested_code, float offset,
+                                   int32_t nested_blocksize, int64_t n, int32_t blocksize, int64_t row_len,
+                                   int64_t row_stride, uint16_t* out, void* stream);
 
 // cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
 // dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
@@ -149,6 +187,24 @@ JL_API int jl_flash_attention_backward(const uint16_t* dout, const uint16_t* q, 
 JL_API int64_t jl_flash_decode_workspace_bytes(int64_t len, int32_t hq, int32_t head_dim);
 JL_API int jl_flash_decode(const uint16_t* q, const uint16_t* k, const uint16_t* v, int64_t len, int32_t hq,
                            int32_t hkv, int32_t head_dim, uint16_t* out, float* lse, float* workspace, void* stream);
+
+// cuda/lora_linear.cu: the elementwise steps around the fused LoRA GEMMs
+// (jlora.backend.cuda.LoraLinearKernels). Matrices are row-major with a row stride (ld, in
+// elements). The dropout mask is jlora.backend.Dropout's: element (r, c) has index r · cols + c,
+// is kept iff (SplitMix64(seed, index) >> 11) >= keep_threshold (ceil(p · 2^53); 0 keeps every
+// element) and then scaled by keep_scale (1f / (1f - p)).
+// jl_lora_cast_rows: dst (bf16) = bf16(src · mask · scale), src of type src_dtype.
+// jl_lora_dropout_add: dx (dx_dtype) += mask · tmp, tmp f32 dense [rows, cols].
+// jl_bias_add: y (dtype) += bias (f32 [cols]) on every row.
+JL_API int jl_lora_cast_rows(const void* src, int32_t src_dtype, int64_t src_ld, uint16_t* dst, int64_t dst_ld,
+                             int64_t rows, int64_t cols, float scale, uint64_t seed, uint64_t keep_threshold,
+                             float keep_scale, void* stream);
+JL_API int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const float* tmp, int64_t rows, int64_t cols,
+                               uint64_t seed, uint64_t keep_threshold, float keep_scale, void* stream);
+// The kernels' mask function run on the CPU for the given indices (LoraDropoutMaskTest).
+JL_API int jl_lora_dropout_factor_host(uint64_t seed, uint64_t keep_threshold, float keep_scale, const int64_t* index,
+                                       int64_t n, float* out);
+JL_API int jl_bias_add(void* y, int32_t dtype, int64_t ld, const float* bias, int64_t rows, int64_t cols, void* stream);
 
 #ifdef __cplusplus
 }

@@ -64,6 +64,13 @@ public final class CudaApi {
     }
 
     private static CudaApi shared;
+    private StreamCalls streamCalls;
+
+    /** Stream and pool downcalls (native/stream.cpp), bound on first use. */
+    synchronized StreamCalls streamCalls() {
+        if (streamCalls == null) streamCalls = new StreamCalls(this);
+        return streamCalls;
+    }
 
     /**
      * The API over the library {@link NativeLibrary#load()} found (bound once per JVM), or a
@@ -230,6 +237,12 @@ public final class CudaApi {
     /** Records on the legacy default stream. */
     public void eventRecord(MemorySegment event) {
         run("jl_event_record", () -> (int) eventRecord.invokeExact(event, MemorySegment.NULL));
+    }
+
+    /** Records on {@code stream}. */
+    public void eventRecord(MemorySegment event, CudaStream stream) {
+        MemorySegment s = stream.handle();
+        run("jl_event_record", () -> (int) eventRecord.invokeExact(event, s));
     }
 
     /** Waits for {@code end}, then returns the milliseconds between the two events. */

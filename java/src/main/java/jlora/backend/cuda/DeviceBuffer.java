@@ -3,14 +3,16 @@ package jlora.backend.cuda;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One cudaMalloc'd block, freed by {@link #close()}. Who allocates frees: use it in
- * try-with-resources. Offsets and lengths are checked here so that no kernel launched
- * through the Java API writes outside a buffer.
+ * One block of device memory, freed by {@link #close()}: cudaMalloc'd by the public constructor
+ * (cudaFree), or taken from a {@link DevicePool} on a stream (cudaFreeAsync on that stream). Who
+ * allocates frees: use it in try-with-resources. Offsets and lengths are checked here so that no
+ * kernel launched through the Java API writes outside a buffer.
  */
 public final class DeviceBuffer implements AutoCloseable {
     private final CudaApi api;
     private final long bytes;
     private final boolean owner;
+    private final CudaStream stream;
     private MemorySegment pointer;
 
     public DeviceBuffer(CudaApi api, long bytes) {
@@ -18,6 +20,7 @@ public final class DeviceBuffer implements AutoCloseable {
         this.api = api;
         this.bytes = bytes;
         this.owner = true;
+        this.stream = null;
         this.pointer = api.malloc(bytes);
     }
 
@@ -26,6 +29,7 @@ public final class DeviceBuffer implements AutoCloseable {
         this.api = api;
         this.bytes = bytes;
         this.owner = false;
+        this.stream = null;
         this.pointer = MemorySegment.ofAddress(address);
     }
 
@@ -35,6 +39,15 @@ public final class DeviceBuffer implements AutoCloseable {
      */
     public static DeviceBuffer view(CudaApi api, long address, long bytes) {
         return new DeviceBuffer(api, address, bytes);
+    }
+
+    /** A pool allocation made on {@code stream} (DevicePool#allocate); freed in order on it. */
+    DeviceBuffer(CudaApi api, MemorySegment pointer, long bytes, CudaStream stream) {
+        this.api = api;
+        this.bytes = bytes;
+        this.owner = true;
+        this.stream = stream;
+        this.pointer = pointer;
     }
 
     public long byteSize() {
@@ -63,12 +76,34 @@ public final class DeviceBuffer implements AutoCloseable {
         api.memset(at(0, bytes), byteValue, bytes);
     }
 
+    /** Queues a copy of {@code host} (native; pinned for true overlap) to byte 0 on {@code s}. */
+    public void copyFromAsync(MemorySegment host, CudaStream s) {
+        if (!host.isNative()) throw new IllegalArgumentException("host buffer must be a native (off-heap) segment");
+        api.streamCalls().memcpyAsync(at(0, host.byteSize()), host, host.byteSize(), s.handle());
+    }
+
+    /** Queues a copy from byte 0 into {@code host} on {@code s}; read it after s.synchronize(). */
+    public void copyToAsync(MemorySegment host, CudaStream s) {
+        if (!host.isNative()) throw new IllegalArgumentException("host buffer must be a native (off-heap) segment");
+        api.streamCalls().memcpyAsync(host, at(0, host.byteSize()), host.byteSize(), s.handle());
+    }
+
+    /** Queues a memset of {@code length} bytes from {@code byteOffset} on {@code s}. */
+    public void fillAsync(int byteValue, long byteOffset, long length, CudaStream s) {
+        api.streamCalls().memsetAsync(at(byteOffset, length), byteValue, length, s.handle());
+    }
+
     @Override
     public void close() {
         if (pointer != null) {
             MemorySegment p = pointer;
             pointer = null;
-            if (owner) api.free(p);
+            if (!owner) return;
+            if (stream == null) {
+                api.free(p);
+            } else {
+                api.streamCalls().freeAsync(p, stream.handle());
+            }
         }
     }
 }

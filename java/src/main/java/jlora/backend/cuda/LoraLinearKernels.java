@@ -1,0 +1,294 @@
+package jlora.backend.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import jlora.backend.Dropout;
+import jlora.tensor.DType;
+
+/**
+ * The fused LoRA linear on the GPU, matching {@code CpuBackend#loraLinear} /
+ * {@code #loraLinearBackward} (jlora.backend.cpu.CpuLinear) within bf16 bounds:
+ * y = x·Wᵀ + b + s·(dropout(x)·Aᵀ)·Bᵀ with W frozen (bf16, or NF4 dequantized per call), A / B
+ * fp32 masters cast to bf16 for the GEMMs, fp32 accumulation everywhere, dA / dB / dBias
+ * accumulated in fp32.
+ *
+ * <p>The LoRA product rides inside the base GEMM (issue 7 item 2): with the folded weight
+ * {@code F [out + r, in + r]} (bf16) = {@code [[W, s·B], [A, ·]]},
+ * <ul>
+ *   <li>forward: {@code y = [x | xa] · [W | s·B]ᵀ}, one GEMM with K = in + r, where
+ *       {@code xa = dropout(x)·Aᵀ} is a skinny GEMM (N = r) saved for the backward;</li>
+ *   <li>backward: {@code gu = g·(s·B)}, then {@code dx = [g | gu] · [W ; A]}, one GEMM with
+ *       K = out + r (without dropout; with dropout the mask falls on the LoRA term only, so
+ *       dx = g·W + mask ∘ (gu·A) takes two GEMMs and a masked add), {@code dB += s·gᵀ·xa},
+ *       {@code dA += guᵀ·dropout(x)}, {@code dBias += 1ᵀ·g}.</li>
+ * </ul>
+ * Both views of F use its row stride in + r: rows [0, out) × columns [0, in + r) for the forward,
+ * rows [0, out + r) × columns [0, in) for dx. A bf16 base is copied into F once
+ * ({@link #loadBase}); an NF4 base is dequantized into F (a scratch shared by layers of one
+ * shape) at every call, and A, s·B are re-cast at every call (r·(in + out) elements).
+ *
+ * <p>Zero-copy inputs: when x is BF16 with ld = in + r, the r columns after it in each row belong
+ * to this op and hold xa in bf16, so [x | xa] is x's own buffer; likewise dOut BF16 with ld =
+ * out + r for [g | gu]. Otherwise x / dOut are cast into a pooled scratch. Scratch comes from
+ * the {@link DevicePool} on the call's stream and is returned at the end of the call.
+ */
+public final class LoraLinearKernels implements AutoCloseable {
+    private final CudaApi api;
+    private final Gemm gemm;
+    private final DevicePool pool;
+    private final Nf4DequantKernels nf4;
+    private final MethodHandle castRows, dropoutAdd, biasAdd;
+    private DeviceBuffer ones; // bf16 1.0 [capacity], the left operand of dBias = 1ᵀ·g
+    private int onesCapacity;
+
+    public LoraLinearKernels(CudaApi api, Gemm gemm, DevicePool pool) {
+        this.api = api;
+        this.gemm = gemm;
+        this.pool = pool;
+        this.nf4 = new Nf4DequantKernels(api);
+        castRows = api.bindStatus("jl_lora_cast_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
+        dropoutAdd = api.bindStatus("jl_lora_dropout_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
+        biasAdd = api.bindStatus("jl_bias_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+    }
+
+    /** The trainable adapter: fp32 masters A {@code [r, in]}, B {@code [out, r]}, dense, and the scale s. */
+    public record Adapter(DeviceBuffer a, DeviceBuffer b, int rank, float scale) {}
+
+    /**
+     * The folded weight {@code F [out + r, in + r]} bf16 (see the class comment). For a bf16 base
+     * it is the layer's own weight storage; for NF4 a scratch that layers of one shape share.
+     */
+    public static final class FoldedWeight implements AutoCloseable {
+        final DeviceBuffer buffer;
+        final int out, in, r;
+
+        private FoldedWeight(DeviceBuffer buffer, int out, int in, int r) {
+            this.buffer = buffer;
+            this.out = out;
+            this.in = in;
+            this.r = r;
+        }
+
+        public static FoldedWeight allocate(CudaApi api, int out, int in, int r) {
+            if (out <= 0 || in <= 0 || r <= 0) throw new IllegalArgumentException("folded weight " + out + "×" + in + " r " + r);
+            return new FoldedWeight(new DeviceBuffer(api, 2L * (out + r) * (in + r)), out, in, r);
+        }
+
+        long ld() {
+            return in + r;
+        }
+
+        /** [W | s·B]: rows [0, out), columns [0, in + r). */
+        DeviceMatrix forwardView() {
+            return new DeviceMatrix(buffer, 0, DType.BF16, out, in + r, ld());
+        }
+
+        /** [W ; A]: rows [0, out + r), columns [0, in). */
+        DeviceMatrix baseAndA() {
+            return new DeviceMatrix(buffer, 0, DType.BF16, out + r, in, ld());
+        }
+
+        DeviceMatrix w() {
+            return new DeviceMatrix(buffer, 0, DType.BF16, out, in, ld());
+        }
+
+        DeviceMatrix scaledB() {
+            return new DeviceMatrix(buffer, in, DType.BF16, out, r, ld());
+        }
+
+        DeviceMatrix a() {
+            return new DeviceMatrix(buffer, (long) out * ld(), DType.BF16, r, in, ld());
+        }
+
+        @Override
+        public void close() {
+            buffer.close();
+        }
+    }
+
+    /** Copies a bf16 base weight {@code [out, in]} into F's W block (once per layer). */
+    public void loadBase(CudaStream stream, DeviceMatrix w, FoldedWeight f) {
+        requireShape("base weight", w, f.out, f.in);
+        if (w.type() != DType.BF16) throw new IllegalArgumentException("the base weight must be BF16 (or NF4), got " + w.type());
+        castRows(stream, w, f.w(), 1f, Dropout.NONE);
+    }
+
+    /** Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA). */
+    public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f) {
+        if (w.numel() != (long) f.out * f.in) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, F wants " + f.out + "×" + f.in);
+        nf4.dequantizeRowsBf16(w, f.buffer, f.in, f.ld(), stream);
+    }
+
+    /** Casts A and s·B (fp32 masters) into F; forward and backward call it themselves. */
+    void foldAdapter(CudaStream stream, Adapter ad, FoldedWeight f) {
+        if (ad.rank() != f.r) throw new IllegalArgumentException("adapter rank " + ad.rank() + " != folded rank " + f.r);
+        castRows(stream, DeviceMatrix.of(ad.a(), DType.F32, f.r, f.in), f.a(), 1f, Dropout.NONE);
+        castRows(stream, DeviceMatrix.of(ad.b(), DType.F32, f.out, f.r), f.scaledB(), ad.scale(), Dropout.NONE);
+    }
+
+    /**
+     * y = x·Wᵀ + b + s·dropout(x)·Aᵀ·Bᵀ. x {@code [T, in]} F32 or BF16 (zero-copy when BF16 with
+     * ld = in + r), out {@code [T, out]} F32 or BF16, bias F32 {@code [out]} or null, xa F32
+     * {@code [T, r]} dense (saved for the backward). F holds the base already (loadBase /
+     * dequantizeBase); the adapter is folded here.
+     */
+    public void forward(CudaStream s, FoldedWeight f, Adapter ad, DeviceBuffer bias, Dropout dropout, DeviceMatrix x,
+            DeviceMatrix out, DeviceBuffer xa) {
+        int T = x.rows();
+        requireShape("x", x, T, f.in);
+        requireShape("out", out, T, f.out);
+        foldAdapter(s, ad, f);
+        DeviceMatrix xaM = DeviceMatrix.of(xa, DType.F32, T, f.r);
+        try (Scratch xcat = concat(s, x, f.in, f.r, Dropout.NONE)) {
+            DeviceMatrix left = xcat.matrix();
+            if (dropout.active()) {
+                try (Scratch xd = concatDropped(s, x, f.in, dropout)) {
+                    gemm.gemm(s, xd.matrix(), false, f.a(), true, xaM, 1f, 0f);
+                }
+            } else {
+                gemm.gemm(s, left.columns(0, f.in), false, f.a(), true, xaM, 1f, 0f);
+            }
+            castRows(s, xaM, left.columns(f.in, f.r), 1f, Dropout.NONE);
+            gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+        }
+        if (bias != null) {
+            MemorySegment y = out.pointer(), b = bias.at(0, 4L * f.out);
+            int dt = ActivationType.code(out.type());
+            long ld = out.ld(), n = f.out;
+            MemorySegment st = s.handle();
+            api.run("jl_bias_add", () -> (int) biasAdd.invokeExact(y, dt, ld, b, (long) T, n, st));
+        }
+    }
+
+    /**
+     * dx = dOut·W + mask ∘ (s·dOut·B·A) (overwritten, F32 or BF16 {@code [T, in]}); dA {@code [r, in]},
+     * dB {@code [out, r]} and dBias {@code [out]} (F32, nullable = frozen) accumulated. x and xa as
+     * the forward had them; F must hold the base (an NF4 scratch is dequantized again by the caller).
+     */
+    public void backward(CudaStream s, FoldedWeight f, Adapter ad, Dropout dropout, DeviceMatrix dOut, DeviceMatrix x,
+            DeviceBuffer xa, DeviceMatrix dx, DeviceBuffer dA, DeviceBuffer dB, DeviceBuffer dBias) {
+        int T = x.rows();
+        requireShape("x", x, T, f.in);
+        requireShape("dOut", dOut, T, f.out);
+        requireShape("dx", dx, T, f.in);
+        foldAdapter(s, ad, f);
+        DeviceMatrix xaM = DeviceMatrix.of(xa, DType.F32, T, f.r);
+        try (Scratch gcat = concat(s, dOut, f.out, f.r, Dropout.NONE); Scratch xcat = concat(s, x, f.in, f.r, dropout)) {
+            DeviceMatrix g = gcat.matrix().columns(0, f.out), gu = gcat.matrix().columns(f.out, f.r);
+            DeviceMatrix xd = xcat.matrix().columns(0, f.in), xaBf16 = xcat.matrix().columns(f.in, f.r);
+            gemm.gemm(s, g, false, f.scaledB(), false, gu, 1f, 0f);
+            castRows(s, xaM, xaBf16, 1f, Dropout.NONE);
+            if (dB != null) gemm.gemm(s, g, true, xaBf16, false, DeviceMatrix.of(dB, DType.F32, f.out, f.r), ad.scale(), 1f);
+            if (dA != null) gemm.gemm(s, gu, true, xd, false, DeviceMatrix.of(dA, DType.F32, f.r, f.in), 1f, 1f);
+            if (!dropout.active()) {
+                gemm.gemm(s, gcat.matrix(), false, f.baseAndA(), false, dx, 1f, 0f);
+            } else {
+                gemm.gemm(s, g, false, f.w(), false, dx, 1f, 0f);
+                try (DeviceBuffer tmp = pool.allocate(4L * T * f.in, s)) {
+                    gemm.gemm(s, gu, false, f.a(), false, DeviceMatrix.of(tmp, DType.F32, T, f.in), 1f, 0f);
+                    MemorySegment d = dx.pointer(), t = tmp.at(0, 4L * T * f.in), st = s.handle();
+                    int dt = ActivationType.code(dx.type());
+                    long ld = dx.ld(), cols = f.in, seed = dropout.seed(), threshold = keepThreshold(dropout);
+                    float keep = keepScale(dropout);
+                    api.run("jl_lora_dropout_add", () -> (int) dropoutAdd.invokeExact(d, dt, ld, t, (long) T, cols, seed,
+                            threshold, keep, st));
+                }
+            }
+            if (dBias != null) {
+                gemm.gemm(s, onesRow(T), false, g, false, DeviceMatrix.of(dBias, DType.F32, 1, f.out), 1f, 1f);
+            }
+        }
+    }
+
+    // --- scratch: [m | room] as bf16 with ld = cols + r, zero-copy when m already is that ---
+
+    /** A bf16 matrix [rows, cols + r] that is either m's own buffer or a pooled copy (freed on close). */
+    private record Scratch(DeviceMatrix matrix, DeviceBuffer owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned != null) owned.close();
+        }
+    }
+
+    private Scratch concat(CudaStream s, DeviceMatrix m, int cols, int r, Dropout dropout) {
+        if (!dropout.active() && m.type() == DType.BF16 && m.ld() == (long) cols + r) {
+            return new Scratch(new DeviceMatrix(m.buffer(), m.offset(), DType.BF16, m.rows(), cols + r, cols + r), null);
+        }
+        DeviceBuffer b = pool.allocate(2L * m.rows() * (cols + r), s);
+        DeviceMatrix wide = DeviceMatrix.of(b, DType.BF16, m.rows(), cols + r);
+        castRows(s, m, wide.columns(0, cols), 1f, dropout);
+        return new Scratch(wide, b);
+    }
+
+    /** dropout(x) as a dense bf16 [T, in] scratch. */
+    private Scratch concatDropped(CudaStream s, DeviceMatrix x, int in, Dropout dropout) {
+        DeviceBuffer b = pool.allocate(2L * x.rows() * in, s);
+        DeviceMatrix m = DeviceMatrix.of(b, DType.BF16, x.rows(), in);
+        castRows(s, x, m, 1f, dropout);
+        return new Scratch(m, b);
+    }
+
+    private DeviceMatrix onesRow(int T) {
+        if (T > onesCapacity) {
+            if (ones != null) ones.close();
+            int cap = Math.max(T, 4096);
+            ones = new DeviceBuffer(api, 2L * cap);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(2L * cap, 16);
+                for (int i = 0; i < cap; i++) host.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) 0x3F80); // bf16 1.0
+                ones.copyFrom(host);
+            }
+            onesCapacity = cap;
+        }
+        return new DeviceMatrix(ones, 0, DType.BF16, 1, T, T);
+    }
+
+    /** dst (bf16) = bf16(src · mask · scale), both row-strided views of the same shape. */
+    private void castRows(CudaStream s, DeviceMatrix src, DeviceMatrix dst, float scale, Dropout dropout) {
+        if (dst.type() != DType.BF16) throw new IllegalArgumentException("cast target must be BF16");
+        requireShape("cast target", dst, src.rows(), src.cols());
+        MemorySegment sp = src.pointer(), dp = dst.pointer(), st = s.handle();
+        int dt = ActivationType.code(src.type());
+        long sld = src.ld(), dld = dst.ld(), rows = src.rows(), cols = src.cols(), seed = dropout.seed();
+        long threshold = keepThreshold(dropout);
+        float keep = keepScale(dropout);
+        api.run("jl_lora_cast_rows", () -> (int) castRows.invokeExact(sp, dt, sld, dp, dld, rows, cols, scale, seed, threshold,
+                keep, st));
+    }
+
+    /**
+     * Dropout keeps element i iff uniform(seed, i) ≥ p with uniform = u · 2⁻⁵³ (u the top 53 bits of
+     * SplitMix64): u ≥ p · 2⁵³, i.e. u ≥ ceil(p · 2⁵³) (p · 2⁵³ is exact: p is a float). 0 keeps all.
+     */
+    static long keepThreshold(Dropout d) {
+        return d.active() ? (long) Math.ceil((double) d.p() * 0x1p53) : 0L;
+    }
+
+    /** The kept elements' factor, as Dropout#factor forms it in fp32. */
+    static float keepScale(Dropout d) {
+        return d.active() ? 1f / (1f - d.p()) : 1f;
+    }
+
+    /** Frees the bf16 ones row of the bias gradient (the Gemm and pool stay the caller's). */
+    @Override
+    public void close() {
+        if (ones != null) ones.close();
+        ones = null;
+        onesCapacity = 0;
+    }
+
+    private static void requireShape(String what, DeviceMatrix m, int rows, int cols) {
+        if (m.rows() != rows || m.cols() != cols) {
+            throw new IllegalArgumentException(what + " is " + m.rows() + "×" + m.cols() + ", want " + rows + "×" + cols);
+        }
+    }
+}
