@@ -30,8 +30,11 @@ import jlora.tensor.Tensor;
  * <p>Which kernel runs each op, plainly:
  * <ul>
  *   <li>RMSNorm, RoPE, SwiGLU, embedding, NF4 dequant, casts: the project's kernels;</li>
- *   <li>linear, LoRA linear, the LM head of the cross-entropy: the plain fp32 SIMT GEMM
- *       ({@link SimtGemm}) — correct, not tensor-core fast; the cuBLAS GEMM replaces it;</li>
+ *   <li>linear, LoRA linear, the LM head of the cross-entropy: cuBLASLt ({@link Gemm}) — a
+ *       bf16 weight (or NF4 dequantized to bf16) meets its activations cast to bf16 (tensor
+ *       cores, fp32 accumulation: the GPU numerics of DESIGN.md), f32 operands (LoRA A/B, f32
+ *       weights) multiply in true fp32; without cuBLASLt, or with {@code -Djlora.cuda.gemm=simt},
+ *       the plain fp32 SIMT GEMM ({@link SimtGemm}), which multiplies everything in fp32;</li>
  *   <li>cross-entropy: GEMM per vocabulary chunk + the ce_chunk kernels (never full logits);</li>
  *   <li>attention: flash attention (bf16 inside: q/k/v/out cast from and to f32) for head
  *       sizes 64 and 128, else the plain fp32 kernel ({@link PlainAttentionKernels}).</li>
@@ -42,11 +45,18 @@ import jlora.tensor.Tensor;
 public final class CudaBackend implements Backend, AutoCloseable {
     /** {@code -Djlora.cuda.attention=plain} forces the fp32 attention for every head size. */
     static final String ATTENTION_PROPERTY = "jlora.cuda.attention";
+    /** {@code -Djlora.cuda.gemm=simt} uses the plain fp32 GEMM instead of cuBLASLt. */
+    static final String GEMM_PROPERTY = "jlora.cuda.gemm";
+
+    /** Which GEMM the linear layers run on. */
+    public enum GemmPath { CUBLAS, SIMT }
 
     private final CudaApi api;
     private final DeviceMemory memory;
     private final String device;
     private final SimtGemm gemm;
+    private final Gemm cublas;
+    private final CudaStream stream;
     private final TensorOpsKernels ops;
     private final CrossEntropyKernels ce;
     private final PlainAttentionKernels plain;
@@ -77,12 +87,14 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /** Document boundaries of one packed row, on the host and the device. */
     private record Packing(SequencePacking host, long cuSeqlens, long docStart, long docEnd) {}
 
-    private CudaBackend(CudaApi api, int deviceIndex) {
+    private CudaBackend(CudaApi api, int deviceIndex, GemmPath path) {
         this.api = api;
         api.setDevice(deviceIndex);
         this.device = "cuda:" + deviceIndex;
         this.memory = new DeviceMemory(api, deviceIndex);
         this.gemm = new SimtGemm(api);
+        this.cublas = path == GemmPath.CUBLAS ? new Gemm(api) : null;
+        this.stream = CudaStream.legacyDefault(api);
         this.ops = new TensorOpsKernels(api);
         this.ce = new CrossEntropyKernels(api);
         this.plain = new PlainAttentionKernels(api);
@@ -96,9 +108,28 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.flashAllowed = !"plain".equals(System.getProperty(ATTENTION_PROPERTY));
     }
 
-    /** The backend on device {@code index}; {@link CudaUnavailableException} without CUDA. */
+    /**
+     * The backend on device {@code index}: cuBLASLt GEMMs when the library loads (else, or with
+     * {@code -Djlora.cuda.gemm=simt}, the SIMT GEMM); {@link CudaUnavailableException} without CUDA.
+     */
     public static CudaBackend open(int index) {
-        return new CudaBackend(CudaApi.require(), index);
+        CudaApi api = CudaApi.require();
+        if ("simt".equals(System.getProperty(GEMM_PROPERTY))) return new CudaBackend(api, index, GemmPath.SIMT);
+        try {
+            return new CudaBackend(api, index, GemmPath.CUBLAS);
+        } catch (RuntimeException e) {
+            System.err.println("jlora: cuBLASLt unavailable (" + e.getMessage() + "); using the plain fp32 GEMM");
+            return new CudaBackend(api, index, GemmPath.SIMT);
+        }
+    }
+
+    /** The backend on device {@code index} with the given GEMM path (tests run both). */
+    public static CudaBackend open(int index, GemmPath path) {
+        return new CudaBackend(CudaApi.require(), index, path);
+    }
+
+    public GemmPath gemmPath() {
+        return cublas != null ? GemmPath.CUBLAS : GemmPath.SIMT;
     }
 
     public String deviceName() {
@@ -305,6 +336,58 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     private void done(WeightRef r) {
         if (r.scratch() != 0) memory.release(r.scratch());
+    }
+
+    /**
+     * C [m, n] (row stride ldc, f32) = alpha · op(A) · op(B) + beta · C on the chosen GEMM. With
+     * cuBLASLt, an f32 operand facing a bf16 one is cast to bf16 first (its stored rows × ld span).
+     */
+    private void matmul(long m, long n, long k, float alpha, SimtGemm.Operand a, SimtGemm.Operand b, float beta, long c,
+                        long ldc) {
+        if (cublas == null) {
+            gemm.run(m, n, k, alpha, a, b, beta, c, ldc);
+            return;
+        }
+        if (m == 0 || n == 0) return;
+        List<Long> blocks = new ArrayList<>();
+        try {
+            if (a.bf16() != b.bf16()) {
+                long[] mk = stored(m, k, a);
+                long[] kn = stored(k, n, b);
+                if (!a.bf16()) a = castOperand(a, mk, blocks);
+                else b = castOperand(b, kn, blocks);
+            }
+            if (k == 0) {
+                if (beta == 0f) api.memset(MemorySegment.ofAddress(c), 0, 4 * ((m - 1) * ldc + n));
+                return;
+            }
+            DeviceMatrix am = matrix(a, stored(m, k, a)), bm = matrix(b, stored(k, n, b));
+            DeviceMatrix cm = new DeviceMatrix(buf(c, 4 * ((m - 1) * ldc + n)), 0, DType.F32, Math.toIntExact(m),
+                    Math.toIntExact(n), ldc);
+            cublas.gemm(stream, am, a.transposed(), bm, b.transposed(), cm, alpha, beta);
+        } finally {
+            for (long bl : blocks) memory.release(bl);
+        }
+    }
+
+    /** {rows, cols} of an operand as stored, for op(X) = [r, c]. */
+    private static long[] stored(long r, long c, SimtGemm.Operand x) {
+        return x.transposed() ? new long[] {c, r} : new long[] {r, c};
+    }
+
+    private DeviceMatrix matrix(SimtGemm.Operand x, long[] rc) {
+        long span = (rc[0] - 1) * x.ld() + rc[1];
+        long bytes = span * (x.bf16() ? 2 : 4);
+        return new DeviceMatrix(buf(x.address(), bytes), 0, x.bf16() ? DType.BF16 : DType.F32, Math.toIntExact(rc[0]),
+                Math.toIntExact(rc[1]), x.ld());
+    }
+
+    private SimtGemm.Operand castOperand(SimtGemm.Operand x, long[] rc, List<Long> blocks) {
+        long span = (rc[0] - 1) * x.ld() + rc[1];
+        long b = scratch(2 * span, "BF16 GEMM operand [" + rc[0] + ", " + rc[1] + "]");
+        blocks.add(b);
+        cast.f32ToBf16(buf(x.address(), 4 * span), 0, buf(b, 2 * span), 0, span);
+        return new SimtGemm.Operand(b, true, x.transposed(), x.ld());
     }
 
     private static SimtGemm.Operand f32(long address, boolean transposed, long ld) {
@@ -561,7 +644,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         long xa = act(x, "x"), oa = act(out, "out");
         WeightRef r = weight(w);
         try {
-            gemm.run(t, n, in, 1f, f32(xa, false, in), new SimtGemm.Operand(r.address(), r.bf16(), true, in), 0f, oa, n);
+            matmul(t, n, in, 1f, f32(xa, false, in), new SimtGemm.Operand(r.address(), r.bf16(), true, in), 0f, oa, n);
         } finally {
             done(r);
         }
@@ -575,7 +658,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         long ga = act(dOut, "dOut"), dxa = act(dx, "dx");
         WeightRef r = weight(w);
         try {
-            gemm.run(t, in, n, 1f, f32(ga, false, n), new SimtGemm.Operand(r.address(), r.bf16(), false, in), 0f, dxa, in);
+            matmul(t, in, n, 1f, f32(ga, false, n), new SimtGemm.Operand(r.address(), r.bf16(), false, in), 0f, dxa, in);
         } finally {
             done(r);
         }
@@ -599,12 +682,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
         long aa = param(a).deviceAddress(), ba = param(b).deviceAddress();
         long[] xd = dropped(xs, (long) t * in, dropout);
         try {
-            gemm.run(t, r, in, 1f, f32(xd[0], false, in), f32(aa, true, in), 0f, xas, r);
+            matmul(t, r, in, 1f, f32(xd[0], false, in), f32(aa, true, in), 0f, xas, r);
         } finally {
             if (xd[1] != 0) memory.release(xd[1]);
         }
         linear(x, w, bias, out);
-        gemm.run(t, n, r, scale, f32(xas, false, r), f32(ba, true, r), 1f, act(out, "out"), n);
+        matmul(t, n, r, scale, f32(xas, false, r), f32(ba, true, r), 1f, act(out, "out"), n);
     }
 
     @Override
@@ -616,26 +699,26 @@ public final class CudaBackend implements Backend, AutoCloseable {
         long dAa = act(dA, "dA"), dBa = act(dB, "dB");
         long aa = param(a).deviceAddress(), ba = param(b).deviceAddress();
         // dB += s · dOutᵀ · xa;  gu = s · dOut · B;  dA += guᵀ · dropout(x);  dx = dOut · W + mask ∘ (gu · A)
-        gemm.run(n, r, t, scale, f32(ga, true, n), f32(xas, false, r), 1f, dBa, r);
+        matmul(n, r, t, scale, f32(ga, true, n), f32(xas, false, r), 1f, dBa, r);
         long gu = scratch(4L * t * r, "LoRA gu F32 [" + t + ", " + r + "]");
         List<Long> blocks = new ArrayList<>(List.of(gu));
         try {
-            gemm.run(t, r, n, scale, f32(ga, false, n), f32(ba, false, r), 0f, gu, r);
+            matmul(t, r, n, scale, f32(ga, false, n), f32(ba, false, r), 0f, gu, r);
             long[] xd = dropped(xs, (long) t * in, dropout);
             if (xd[1] != 0) blocks.add(xd[1]);
-            gemm.run(r, in, t, 1f, f32(gu, true, r), f32(xd[0], false, in), 1f, dAa, in);
+            matmul(r, in, t, 1f, f32(gu, true, r), f32(xd[0], false, in), 1f, dAa, in);
             WeightRef wr = weight(w);
             try {
-                gemm.run(t, in, n, 1f, f32(ga, false, n), new SimtGemm.Operand(wr.address(), wr.bf16(), false, in), 0f, dxa, in);
+                matmul(t, in, n, 1f, f32(ga, false, n), new SimtGemm.Operand(wr.address(), wr.bf16(), false, in), 0f, dxa, in);
             } finally {
                 done(wr);
             }
             if (!dropout.active()) {
-                gemm.run(t, in, r, 1f, f32(gu, false, r), f32(aa, false, in), 1f, dxa, in);
+                matmul(t, in, r, 1f, f32(gu, false, r), f32(aa, false, in), 1f, dxa, in);
             } else {
                 long tmp = scratch(4L * t * in, "LoRA dx branch F32");
                 blocks.add(tmp);
-                gemm.run(t, in, r, 1f, f32(gu, false, r), f32(aa, false, in), 0f, tmp, in);
+                matmul(t, in, r, 1f, f32(gu, false, r), f32(aa, false, in), 0f, tmp, in);
                 ops.dropoutAdd(tmp, (long) t * in, dropout.p(), dropout.seed(), dxa);
             }
         } finally {
@@ -658,9 +741,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
             long sumCount = scratch(16, "CE loss sum");
             blocks.addAll(List.of(m, s, tgt, logits, sumCount));
             ce.init(t, m, s, tgt);
+            SimtGemm.Operand h = hiddenOperand(ha, (long) t * dim, dim, w, blocks);
             for (int v0 = 0; v0 < vocab; v0 += chunk) {
                 int cols = Math.min(chunk, vocab - v0);
-                gemm.run(t, cols, dim, 1f, f32(ha, false, dim), new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), true, dim),
+                matmul(t, cols, dim, 1f, h, new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), true, dim),
                         0f, logits, chunk);
                 ce.update(logits, t, cols, chunk, v0, ta, m, s, tgt);
             }
@@ -685,24 +769,35 @@ public final class CudaBackend implements Backend, AutoCloseable {
         long ha = act(hidden, "hidden"), ta = act(targets, "targets"), la = act(lse, "lse"), dha = act(dHidden, "dHidden");
         long dWa = dLmHead == null ? 0 : act(dLmHead, "dLmHead");
         WeightRef w = weight(lmHead);
-        long logits = 0;
+        List<Long> blocks = new ArrayList<>();
         try {
-            logits = scratch(4L * t * chunk, "CE logits chunk F32 [" + t + ", " + chunk + "]");
+            long logits = scratch(4L * t * chunk, "CE logits chunk F32 [" + t + ", " + chunk + "]");
+            blocks.add(logits);
+            SimtGemm.Operand h = hiddenOperand(ha, (long) t * dim, dim, w, blocks);
             for (int v0 = 0; v0 < vocab; v0 += chunk) {
                 int cols = Math.min(chunk, vocab - v0);
-                gemm.run(t, cols, dim, 1f, f32(ha, false, dim), new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), true, dim),
+                matmul(t, cols, dim, 1f, h, new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), true, dim),
                         0f, logits, chunk);
                 ce.grad(logits, t, cols, chunk, v0, ta, la, lossScale);
-                gemm.run(t, dim, cols, 1f, f32(logits, false, chunk), new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), false, dim),
+                matmul(t, dim, cols, 1f, f32(logits, false, chunk), new SimtGemm.Operand(w.rowAddress(v0), w.bf16(), false, dim),
                         v0 > 0 ? 1f : 0f, dha, dim);
                 if (dLmHead != null) {
-                    gemm.run(cols, dim, t, 1f, f32(logits, true, chunk), f32(ha, false, dim), 1f, dWa + 4L * v0 * dim, dim);
+                    matmul(cols, dim, t, 1f, f32(logits, true, chunk), f32(ha, false, dim), 1f, dWa + 4L * v0 * dim, dim);
                 }
             }
         } finally {
             done(w);
-            if (logits != 0) memory.release(logits);
+            for (long b : blocks) memory.release(b);
         }
+    }
+
+    /** The hidden states as the LM-head GEMM's left operand: cast to bf16 once per call when cuBLASLt meets a bf16 head. */
+    private SimtGemm.Operand hiddenOperand(long hidden, long n, int dim, WeightRef w, List<Long> blocks) {
+        if (cublas == null || !w.bf16()) return f32(hidden, false, dim);
+        long b = scratch(2 * n, "hidden BF16 for the LM head");
+        blocks.add(b);
+        cast.f32ToBf16(buf(hidden, 4 * n), 0, buf(b, 2 * n), 0, n);
+        return new SimtGemm.Operand(b, true, false, dim);
     }
 
     @Override
@@ -712,6 +807,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         for (Nf4DequantKernels.Weight w : nf4Weights.values()) w.close();
         nf4Weights.clear();
         embedding.close();
+        if (cublas != null) cublas.close();
         memory.close();
     }
 }

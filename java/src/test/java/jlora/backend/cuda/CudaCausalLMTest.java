@@ -27,8 +27,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * them, which both sides dequantize to the same bf16 values), same LoRA init with random B,
  * LoRA dropout 0.1 and trainable norms, two packed documents. The CUDA model runs with gradient
  * checkpointing (the tape re-runs each layer on the device), the CPU one without, so this also
- * checks the recompute. Loss sum within 1e-4 relative and count exact; every LoRA / norm
- * gradient within 2e-3 · (|want| + RMS of that tensor's gradient). Seed in every message.
+ * checks the recompute. On the fp32 SIMT GEMM path: loss sum within 1e-4 relative, count exact,
+ * every LoRA / norm gradient within 2e-3 · (|want| + RMS of that tensor's gradient). On the
+ * cuBLASLt path, where every linear layer also rounds its activations to bf16 (tensor cores),
+ * bf16 bounds: loss 3e-3 relative, gradients 5e-2 · (|want| + RMS). Seed in every message.
  */
 @Tag("gpu")
 class CudaCausalLMTest {
@@ -36,17 +38,21 @@ class CudaCausalLMTest {
     Path tmp;
 
     @ParameterizedTest
-    @CsvSource({"qwen2-random,false", "qwen2-random,true", "qwen3,false", "qwen3,true", "llama,false", "llama,true"})
-    void lossAndGradientsMatchCpu(String type, boolean nf4) {
+    @CsvSource({"qwen2-random,false,SIMT", "qwen2-random,true,SIMT", "qwen3,false,SIMT", "qwen3,true,SIMT",
+            "llama,false,SIMT", "llama,true,SIMT", "qwen2-random,false,CUBLAS", "qwen2-random,true,CUBLAS",
+            "qwen3,false,CUBLAS", "qwen3,true,CUBLAS", "llama,false,CUBLAS", "llama,true,CUBLAS"})
+    void lossAndGradientsMatchCpu(String type, boolean nf4, CudaBackend.GemmPath path) {
         GpuParity.requireGpu();
         long seed = System.nanoTime();
-        String ctx = type + (nf4 ? " QLoRA" : " LoRA") + " seed=" + seed;
+        String ctx = type + (nf4 ? " QLoRA " : " LoRA ") + path + " seed=" + seed;
+        boolean bf16 = path == CudaBackend.GemmPath.CUBLAS;
+        double lossTol = bf16 ? 3e-3 : 1e-4, gradTol = bf16 ? 5e-2 : 2e-3;
         Path dir = TinyModels.write(tmp.resolve(type), type, seed);
         LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1).targetModules("all-linear")
                 .trainableNorms(true).seed(seed).build();
         LoadOptions options = LoadOptions.DEFAULT.withDtype(DType.BF16).withNf4(nf4, true).withLora(lora).withVocabChunk(40);
         CpuBackend cpuBackend = new CpuBackend();
-        try (CudaBackend gpuBackend = CudaBackend.open(0);
+        try (CudaBackend gpuBackend = CudaBackend.open(0, path);
              CausalLM cpu = CausalLM.load(dir, cpuBackend, options);
              CausalLM gpu = CausalLM.load(dir, gpuBackend, options)) {
             SplittableRandom r = new SplittableRandom(seed);
@@ -74,7 +80,7 @@ class CudaCausalLMTest {
             labels[3] = Backend.IGNORE_INDEX;
             LossSum want = lossAndBackward(cpu, cpuBackend, ids, pos, labels);
             LossSum got = lossAndBackward(gpu, gpuBackend, ids, pos, labels);
-            if (got.count() != want.count() || !(Math.abs(got.sum() - want.sum()) <= 1e-4 * Math.abs(want.sum()))) {
+            if (got.count() != want.count() || !(Math.abs(got.sum() - want.sum()) <= lossTol * Math.abs(want.sum()))) {
                 throw new AssertionError(ctx + ": loss want " + want + " got " + got);
             }
             Map<String, float[]> wg = grads(cpu, cpuBackend), gg = grads(gpu, gpuBackend);
@@ -82,7 +88,7 @@ class CudaCausalLMTest {
                 float[] w = e.getValue();
                 double ss = 0;
                 for (float v : w) ss += (double) v * v;
-                GpuParity.assertClose(ctx + " grad " + e.getKey(), w, gg.get(e.getKey()), 2e-3,
+                GpuParity.assertClose(ctx + " grad " + e.getKey(), w, gg.get(e.getKey()), gradTol,
                         Math.max(1e-12, Math.sqrt(ss / w.length)));
             }
         }
