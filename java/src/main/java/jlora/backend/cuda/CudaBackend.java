@@ -45,6 +45,8 @@ import jlora.tensor.Tensor;
 public final class CudaBackend implements Backend, AutoCloseable {
     /** {@code -Djlora.cuda.attention=plain} forces the fp32 attention for every head size. */
     static final String ATTENTION_PROPERTY = "jlora.cuda.attention";
+    /** {@code -Djlora.cuda.lora=fused} runs bf16 / NF4 LoRA linears on {@link LoraLinearKernels} (cuBLASLt path only). */
+    static final String LORA_PROPERTY = "jlora.cuda.lora";
     /** {@code -Djlora.cuda.gemm=simt} uses the plain fp32 GEMM instead of cuBLASLt. */
     static final String GEMM_PROPERTY = "jlora.cuda.gemm";
 
@@ -57,6 +59,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final SimtGemm gemm;
     private final Gemm cublas;
     private final CudaStream stream;
+    private final DevicePool pool;
+    private final LoraLinearKernels fused;
+    private final Map<Object, LoraLinearKernels.FoldedWeight> folded = new IdentityHashMap<>();
+    private final Map<List<Integer>, LoraLinearKernels.FoldedWeight> nf4Folded = new java.util.HashMap<>();
     private final TensorOpsKernels ops;
     private final CrossEntropyKernels ce;
     private final PlainAttentionKernels plain;
@@ -88,6 +94,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private record Packing(SequencePacking host, long cuSeqlens, long docStart, long docEnd) {}
 
     private CudaBackend(CudaApi api, int deviceIndex, GemmPath path) {
+        this(api, deviceIndex, path, "fused".equals(System.getProperty(LORA_PROPERTY)));
+    }
+
+    private CudaBackend(CudaApi api, int deviceIndex, GemmPath path, boolean fusedLora) {
         this.api = api;
         api.setDevice(deviceIndex);
         this.device = "cuda:" + deviceIndex;
@@ -95,6 +105,14 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.gemm = new SimtGemm(api);
         this.cublas = path == GemmPath.CUBLAS ? new Gemm(api) : null;
         this.stream = CudaStream.legacyDefault(api);
+        if (fusedLora && cublas != null) {
+            this.pool = new DevicePool(api, deviceIndex);
+            pool.setReleaseThreshold(Long.MAX_VALUE); // a step needs the same scratch sizes again
+            this.fused = new LoraLinearKernels(api, cublas, pool);
+        } else {
+            this.pool = null;
+            this.fused = null;
+        }
         this.ops = new TensorOpsKernels(api);
         this.ce = new CrossEntropyKernels(api);
         this.plain = new PlainAttentionKernels(api);
@@ -126,6 +144,16 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /** The backend on device {@code index} with the given GEMM path (tests run both). */
     public static CudaBackend open(int index, GemmPath path) {
         return new CudaBackend(CudaApi.require(), index, path);
+    }
+
+    /** With {@code fusedLora}, bf16 / NF4 LoRA linears run on the fused kernel (needs the cuBLASLt path). */
+    public static CudaBackend open(int index, GemmPath path, boolean fusedLora) {
+        return new CudaBackend(CudaApi.require(), index, path, fusedLora);
+    }
+
+    /** True when bf16 / NF4 LoRA linears run on {@link LoraLinearKernels}. */
+    public boolean fusedLora() {
+        return fused != null;
     }
 
     public GemmPath gemmPath() {
@@ -285,12 +313,14 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return memory.inUse();
     }
 
+    /** The peak of jlora's own allocator plus, with the fused LoRA kernels, the peak of their scratch pool (an upper bound). */
     public long peakMemory() {
-        return memory.peak();
+        return memory.peak() + (pool == null ? 0 : pool.stats().usedPeak());
     }
 
     public void resetPeakMemory() {
         memory.resetPeak();
+        if (pool != null) pool.resetPeaks();
     }
 
     /** A linear weight as a GEMM operand; {@code scratch} (0 if none) is released by {@link #done}. */
@@ -673,10 +703,63 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return new long[] {b, b};
     }
 
+    /** The fused kernel's folded weight for a bf16 or NF4 base (NF4 dequantized into it now), or null for other bases. */
+    private LoraLinearKernels.FoldedWeight foldedFor(LinearWeight w, int r) {
+        if (fused == null) return null;
+        int out = w.outFeatures(), in = w.inFeatures();
+        if (w instanceof DenseWeight dw && dw.tensor().dtype() == DType.BF16) {
+            LoraLinearKernels.FoldedWeight f = folded.get(dw.tensor());
+            if (f == null) {
+                f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, r);
+                memory.track(2L * (out + r) * (in + r));
+                long bytes = 2L * out * in;
+                long tmp = scratch(bytes, "base weight upload BF16 [" + out + ", " + in + "]");
+                try {
+                    api.copyToDevice(MemorySegment.ofAddress(tmp), dw.tensor().data(), bytes);
+                    fused.loadBase(stream, DeviceMatrix.of(buf(tmp, bytes), DType.BF16, out, in), f);
+                } finally {
+                    memory.release(tmp);
+                }
+                folded.put(dw.tensor(), f);
+            }
+            return f;
+        }
+        if (w instanceof Nf4Weight nw) {
+            LoraLinearKernels.FoldedWeight f = nf4Folded.get(List.of(out, in, r));
+            if (f == null) {
+                f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, r);
+                memory.track(2L * (out + r) * (in + r));
+                nf4Folded.put(List.of(out, in, r), f);
+            }
+            Nf4DequantKernels.Weight dw = nf4Weights.get(nw);
+            if (dw == null) {
+                dw = Nf4DequantKernels.Weight.upload(api, nw.tensor());
+                nf4Weights.put(nw, dw);
+            }
+            fused.dequantizeBase(stream, dw, f);
+            return f;
+        }
+        return null;
+    }
+
+    private LoraLinearKernels.Adapter adapter(Tensor a, Tensor b, int r, float scale) {
+        Tensor ad = param(a), bd = param(b);
+        return new LoraLinearKernels.Adapter(buf(ad), buf(bd), r, scale);
+    }
+
     @Override
     public void loraLinear(Tensor x, LinearWeight w, Tensor bias, Tensor a, Tensor b, float scale, Dropout dropout,
                            Tensor out, Tensor xa) {
         int in = w.inFeatures(), n = w.outFeatures(), r = Math.toIntExact(a.shape().dim(0));
+        LoraLinearKernels.FoldedWeight f = foldedFor(w, r);
+        if (f != null) {
+            int t = rows(x, in, "x");
+            act(out, "out");
+            act(xa, "xa");
+            fused.forward(stream, f, adapter(a, b, r, scale), bias == null ? null : buf(paramF32(bias)), dropout,
+                    DeviceMatrix.of(buf(x), DType.F32, t, in), DeviceMatrix.of(buf(out), DType.F32, t, n), buf(xa));
+            return;
+        }
         int t = rows(x, in, "x");
         long xs = act(x, "x"), xas = act(xa, "xa");
         long aa = param(a).deviceAddress(), ba = param(b).deviceAddress();
@@ -694,6 +777,15 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public void loraLinearBackward(Tensor dOut, Tensor x, LinearWeight w, Tensor a, Tensor b, float scale,
                                    Dropout dropout, Tensor xa, Tensor dx, Tensor dA, Tensor dB, Tensor dBias) {
         int in = w.inFeatures(), n = w.outFeatures(), r = Math.toIntExact(a.shape().dim(0));
+        LoraLinearKernels.FoldedWeight f = foldedFor(w, r);
+        if (f != null) {
+            int t = rows(dOut, n, "dOut");
+            for (Tensor g : new Tensor[] {x, xa, dx, dA, dB}) act(g, "lora backward operand");
+            fused.backward(stream, f, adapter(a, b, r, scale), dropout, DeviceMatrix.of(buf(dOut), DType.F32, t, n),
+                    DeviceMatrix.of(buf(x), DType.F32, t, in), buf(xa), DeviceMatrix.of(buf(dx), DType.F32, t, in), buf(dA),
+                    buf(dB), dBias == null ? null : buf(dBias));
+            return;
+        }
         int t = rows(dOut, n, "dOut");
         long ga = act(dOut, "dOut"), xs = act(x, "x"), xas = act(xa, "xa"), dxa = act(dx, "dx");
         long dAa = act(dA, "dA"), dBa = act(dB, "dB");
@@ -807,6 +899,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
         for (Nf4DequantKernels.Weight w : nf4Weights.values()) w.close();
         nf4Weights.clear();
         embedding.close();
+        for (LoraLinearKernels.FoldedWeight f : folded.values()) f.close();
+        for (LoraLinearKernels.FoldedWeight f : nf4Folded.values()) f.close();
+        if (fused != null) fused.close();
         if (cublas != null) cublas.close();
         memory.close();
     }
