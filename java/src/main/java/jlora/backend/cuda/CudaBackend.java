@@ -339,7 +339,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (w instanceof Nf4Weight nw) {
             Nf4DequantKernels.Weight dw = nf4Weights.get(nw);
             if (dw == null) {
-                dw = Nf4DequantKernels.Weight.upload(api, nw.tensor());
+                dw = memory.external("NF4 weight [" + w.outFeatures() + ", " + w.inFeatures() + "]", bytes / 4,
+                        () -> Nf4DequantKernels.Weight.upload(api, nw.tensor()));
                 nf4Weights.put(nw, dw);
                 for (DeviceBuffer b : new DeviceBuffer[] {dw.packed(), dw.absmax(), dw.nestedAbsmax(), dw.code()}) {
                     if (b != null) memory.track(b.byteSize());
@@ -710,8 +711,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (w instanceof DenseWeight dw && dw.tensor().dtype() == DType.BF16) {
             LoraLinearKernels.FoldedWeight f = folded.get(dw.tensor());
             if (f == null) {
-                f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, r);
-                memory.track(2L * (out + r) * (in + r));
+                long fb = 2L * (out + r) * (in + r);
+                f = memory.external("folded LoRA weight BF16 [" + (out + r) + ", " + (in + r) + "]", fb,
+                        () -> LoraLinearKernels.FoldedWeight.allocate(api, out, in, r));
+                memory.track(fb);
                 long bytes = 2L * out * in;
                 long tmp = scratch(bytes, "base weight upload BF16 [" + out + ", " + in + "]");
                 try {
@@ -727,14 +730,20 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (w instanceof Nf4Weight nw) {
             LoraLinearKernels.FoldedWeight f = nf4Folded.get(List.of(out, in, r));
             if (f == null) {
-                f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, r);
-                memory.track(2L * (out + r) * (in + r));
+                long fb = 2L * (out + r) * (in + r);
+                f = memory.external("folded LoRA weight BF16 [" + (out + r) + ", " + (in + r) + "]", fb,
+                        () -> LoraLinearKernels.FoldedWeight.allocate(api, out, in, r));
+                memory.track(fb);
                 nf4Folded.put(List.of(out, in, r), f);
             }
             Nf4DequantKernels.Weight dw = nf4Weights.get(nw);
             if (dw == null) {
-                dw = Nf4DequantKernels.Weight.upload(api, nw.tensor());
+                dw = memory.external("NF4 weight [" + out + ", " + in + "]", (long) out * in / 2,
+                        () -> Nf4DequantKernels.Weight.upload(api, nw.tensor()));
                 nf4Weights.put(nw, dw);
+                for (DeviceBuffer b : new DeviceBuffer[] {dw.packed(), dw.absmax(), dw.nestedAbsmax(), dw.code()}) {
+                    if (b != null) memory.track(b.byteSize());
+                }
             }
             fused.dequantizeBase(stream, dw, f);
             return f;

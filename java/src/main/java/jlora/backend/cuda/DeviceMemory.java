@@ -83,8 +83,32 @@ final class DeviceMemory implements AutoCloseable {
             return api.malloc(size).address();
         } catch (CudaException e) {
             if (e.status() != CUDA_ERROR_MEMORY_ALLOCATION) throw e;
-            long[] ft = freeAndTotal();
-            throw new DeviceOutOfMemory(DeviceOutOfMemory.message(name, what, size, ft[0], ft[1], inUse), size);
+            throw outOfMemory(what, size);
+        }
+    }
+
+    /** The user-facing error for a failed allocation of {@code size} bytes for {@code what}, with the device's numbers now. */
+    DeviceOutOfMemory outOfMemory(String what, long size) {
+        long[] ft = freeAndTotal();
+        return new DeviceOutOfMemory(DeviceOutOfMemory.message(name, what, size, ft[0], ft[1], inUse), size);
+    }
+
+    /**
+     * Runs an allocation another allocator makes (cudaMalloc through {@link DeviceBuffer}); its
+     * out-of-memory becomes a {@link DeviceOutOfMemory} after the cached blocks were given back once.
+     */
+    <T> T external(String what, long size, java.util.function.Supplier<T> allocation) {
+        try {
+            return allocation.get();
+        } catch (CudaException e) {
+            if (e.status() != CUDA_ERROR_MEMORY_ALLOCATION) throw e;
+        }
+        releaseCached();
+        try {
+            return allocation.get();
+        } catch (CudaException e) {
+            if (e.status() != CUDA_ERROR_MEMORY_ALLOCATION) throw e;
+            throw outOfMemory(what, size);
         }
     }
 

@@ -30,7 +30,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * checks the recompute. On the fp32 SIMT GEMM path: loss sum within 1e-4 relative, count exact,
  * every LoRA / norm gradient within 2e-3 · (|want| + RMS of that tensor's gradient). On the
  * cuBLASLt path, where every linear layer also rounds its activations to bf16 (tensor cores),
- * bf16 bounds: loss 3e-3 relative, gradients 5e-2 · (|want| + RMS). Seed in every message.
+ * bf16 bounds: loss 3e-3 relative, gradients 5e-2 · (|want| + RMS); the same with the fused LoRA
+ * kernel (FUSED), which also rounds A, s·B and the LoRA activations to bf16. Seed in every message.
  */
 @Tag("gpu")
 class CudaCausalLMTest {
@@ -40,11 +41,14 @@ class CudaCausalLMTest {
     @ParameterizedTest
     @CsvSource({"qwen2-random,false,SIMT", "qwen2-random,true,SIMT", "qwen3,false,SIMT", "qwen3,true,SIMT",
             "llama,false,SIMT", "llama,true,SIMT", "qwen2-random,false,CUBLAS", "qwen2-random,true,CUBLAS",
-            "qwen3,false,CUBLAS", "qwen3,true,CUBLAS", "llama,false,CUBLAS", "llama,true,CUBLAS"})
-    void lossAndGradientsMatchCpu(String type, boolean nf4, CudaBackend.GemmPath path) {
+            "qwen3,false,CUBLAS", "qwen3,true,CUBLAS", "llama,false,CUBLAS", "llama,true,CUBLAS",
+            "qwen3,false,FUSED", "qwen3,true,FUSED", "llama,true,FUSED"})
+    void lossAndGradientsMatchCpu(String type, boolean nf4, String variant) {
+        CudaBackend.GemmPath path = variant.equals("SIMT") ? CudaBackend.GemmPath.SIMT : CudaBackend.GemmPath.CUBLAS;
+        boolean fusedLora = variant.equals("FUSED");
         GpuParity.requireGpu();
         long seed = System.nanoTime();
-        String ctx = type + (nf4 ? " QLoRA " : " LoRA ") + path + " seed=" + seed;
+        String ctx = type + (nf4 ? " QLoRA " : " LoRA ") + variant + " seed=" + seed;
         boolean bf16 = path == CudaBackend.GemmPath.CUBLAS;
         double lossTol = bf16 ? 3e-3 : 1e-4, gradTol = bf16 ? 5e-2 : 2e-3;
         Path dir = TinyModels.write(tmp.resolve(type), type, seed);
@@ -52,7 +56,7 @@ class CudaCausalLMTest {
                 .trainableNorms(true).seed(seed).build();
         LoadOptions options = LoadOptions.DEFAULT.withDtype(DType.BF16).withNf4(nf4, true).withLora(lora).withVocabChunk(40);
         CpuBackend cpuBackend = new CpuBackend();
-        try (CudaBackend gpuBackend = CudaBackend.open(0, path);
+        try (CudaBackend gpuBackend = CudaBackend.open(0, path, fusedLora);
              CausalLM cpu = CausalLM.load(dir, cpuBackend, options);
              CausalLM gpu = CausalLM.load(dir, gpuBackend, options)) {
             SplittableRandom r = new SplittableRandom(seed);
