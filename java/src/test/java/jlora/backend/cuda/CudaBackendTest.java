@@ -234,11 +234,14 @@ class CudaBackendTest {
         Tensor outD = poisoned(out), lseD = poisoned(lse), dqD = poisoned(dq), dkD = poisoned(dk), dvD = poisoned(dv);
         gpu.attention(qD, kD, vD, segD, outD, lseD);
         gpu.attentionBackward(dev(g), qD, kD, vD, segD, outD, lseD, dqD, dkD, dvD);
+        // Flash rounds P and dS to bf16 inside its backward (wt-flash's FlashEmulation replays that and
+        // finds dq deviations near 2.5e-2 · RMS on such inputs): the gradients get 3x the forward's bound.
+        double gradTol = tol == BF16_TOL ? 3 * BF16_TOL : tol;
         check(ctx + " out", out, outD, tol);
         check(ctx + " lse", lse, lseD, tol);
-        check(ctx + " dq", dq, dqD, tol);
-        check(ctx + " dk", dk, dkD, tol);
-        check(ctx + " dv", dv, dvD, tol);
+        check(ctx + " dq", dq, dqD, gradTol);
+        check(ctx + " dk", dk, dkD, gradTol);
+        check(ctx + " dv", dv, dvD, gradTol);
     }
 
     /** The frozen weight kinds a model holds: f32, bf16, NF4 (double quant, from a bf16 weight). */
