@@ -2,7 +2,6 @@ package jlora.train;
 
 import java.util.List;
 import java.util.Map;
-import jlora.UserError;
 import jlora.backend.Backend;
 import jlora.backend.cuda.CudaBackend;
 import jlora.train.metrics.MetricNames;
@@ -10,7 +9,8 @@ import jlora.train.metrics.MetricNames;
 /**
  * Training on one CUDA device: the {@link CudaBackend}, AdamW with fp32 state on the device
  * ({@link DeviceAdamW}), the gradient norm and clip coefficient formed on the device (only the
- * norm comes back, as one scalar), and the peak of device memory per logging window.
+ * norm comes back, as one scalar), and the peak of device memory per logging window. The 8-bit
+ * and paged optimizers run on the host ({@link HostStepOptimizer}).
  */
 final class CudaTrainDevice implements TrainDevice {
     private final CudaBackend backend;
@@ -35,21 +35,25 @@ final class CudaTrainDevice implements TrainDevice {
 
     @Override
     public Optimizer optimizer(OptimizerName name, List<Param> params, AdamHyperparameters hp) {
-        if (name != OptimizerName.ADAMW_TORCH && name != OptimizerName.ADAMW_TORCH_FUSED) {
-            throw new UserError("training.optimizer " + name.hfName + " has no CUDA implementation yet (8-bit and paged"
-                    + " AdamW run on the CPU only); set training.optimizer: adamw_torch for --device cuda, or train on the CPU");
-        }
-        return new DeviceAdamW(backend, params, hp);
+        if (name == OptimizerName.ADAMW_TORCH || name == OptimizerName.ADAMW_TORCH_FUSED) return new DeviceAdamW(backend, params, hp);
+        System.err.println("jlora: training.optimizer " + name.hfName + " runs on the host with --device cuda (the LoRA"
+                + " gradients and weights cross the bus once per step); adamw_torch runs on the GPU");
+        return new HostStepOptimizer(backend, name, params, hp);
     }
 
     @Override
     public double gradNorm(Optimizer optimizer, List<Param> params, double maxNorm) {
+        if (optimizer instanceof HostStepOptimizer h) {
+            h.pullGradients();
+            return GradClip.norm(h.hostParams());
+        }
         return ((DeviceAdamW) optimizer).gradNorm(maxNorm);
     }
 
     @Override
     public void clip(Optimizer optimizer, List<Param> params, double maxNorm) {
-        ((DeviceAdamW) optimizer).clipNextStep(maxNorm);
+        if (optimizer instanceof HostStepOptimizer h) GradClip.clip(h.hostParams(), maxNorm);
+        else ((DeviceAdamW) optimizer).clipNextStep(maxNorm);
     }
 
     @Override
