@@ -76,6 +76,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final boolean flashAllowed;
 
     private final Map<Tensor, Tensor> mirrors = new IdentityHashMap<>();
+    private final java.util.Set<String> noCublasPlan = new java.util.HashSet<>();
     private final Map<Object, Nf4DequantKernels.Weight> nf4Weights = new IdentityHashMap<>();
     private final Map<Object, Tensor> otherWeights = new IdentityHashMap<>();
     private final List<Long> persistent = new ArrayList<>();
@@ -380,6 +381,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
             return;
         }
         if (m == 0 || n == 0) return;
+        String shape = m + "x" + n + "x" + k + " " + a.bf16() + a.transposed() + a.ld() + " " + b.bf16() + b.transposed()
+                + b.ld() + " " + ldc;
+        if (noCublasPlan.contains(shape)) {
+            gemm.run(m, n, k, alpha, a, b, beta, c, ldc);
+            return;
+        }
+        SimtGemm.Operand a0 = a, b0 = b;
         List<Long> blocks = new ArrayList<>();
         try {
             if (a.bf16() != b.bf16()) {
@@ -396,6 +404,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
             DeviceMatrix cm = new DeviceMatrix(buf(c, 4 * ((m - 1) * ldc + n)), 0, DType.F32, Math.toIntExact(m),
                     Math.toIntExact(n), ldc);
             cublas.gemm(stream, am, a.transposed(), bm, b.transposed(), cm, alpha, beta);
+        } catch (CudaException e) {
+            // cuBLASLt has no algorithm for some odd shapes / strides: that shape runs on the SIMT GEMM from now on.
+            if (!e.function().startsWith("cublasLtMatmulAlgoGetHeuristic")) throw e;
+            noCublasPlan.add(shape);
+            gemm.run(m, n, k, alpha, a0, b0, beta, c, ldc);
         } finally {
             for (long bl : blocks) memory.release(bl);
         }
