@@ -6,6 +6,7 @@
 // Layout: 2-D grid, blockIdx.y walks rows (grid-stride past 65535), threads walk columns, so
 // no division per element and every access is coalesced along a row.
 #include "lora_linear.cuh"
+#include "bf16_bits.cuh"
 #include "elem.cuh"
 #include "launch.cuh"
 
@@ -54,6 +55,53 @@ __global__ void __launch_bounds__(kThreads) bias_add_kernel(T* __restrict__ y, i
     }
 }
 
+// bitsandbytes' NF4 code book (nf4_dequantization_lut), as jlora.quant.Nf4.CODE and cuda/nf4_dequant.cu.
+__constant__ float kNf4[16] = {
+    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+constexpr int kNf4Threads = 128;
+
+// One thread per 8 elements (4 packed bytes in, 16 bytes out): a warp reads 128 contiguous bytes
+// and writes 512, both coalesced; blockIdx.y walks rows, so no division. The block scale is
+// rebuilt as DoubleQuant.dequantize does (two roundings: __fmul_rn then __fadd_rn), each value is
+// fl(NF4[q] · scale) rounded once to bf16 (RNE, f32_to_bf16_bits). Element 2i is the high nibble.
+template <bool kNested>
+__global__ void __launch_bounds__(kNf4Threads) nf4_rows_kernel(Nf4RowsArgs a) {
+    __shared__ float nf4[16];
+    __shared__ float code8[kNested ? 256 : 1];
+    if (threadIdx.x < 16) nf4[threadIdx.x] = kNf4[threadIdx.x];
+    if (kNested) {
+        for (int i = threadIdx.x; i < 256; i += blockDim.x) code8[i] = a.nested_code[i];
+    }
+    __syncthreads();
+    const int64_t groups = a.row_len / 8;
+    for (int64_t r = blockIdx.y; r < a.rows; r += gridDim.y) {
+        for (int64_t g = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; g < groups; g += int64_t(gridDim.x) * blockDim.x) {
+            const int64_t e = r * a.row_len + g * 8;  // first element (even: 8 | row_len)
+            const uint32_t w = *reinterpret_cast<const uint32_t*>(a.packed + e / 2);
+            const int64_t b = e / a.blocksize;  // 8 elements never straddle a block (8 | blocksize)
+            float scale;
+            if (kNested) {
+                scale = __fadd_rn(__fmul_rn(code8[a.absmax_q[b]], a.nested_absmax[b / a.nested_blocksize]), a.offset);
+            } else {
+                scale = a.absmax_f32[b];
+            }
+            uint32_t o[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++) {
+                const uint32_t byte = (w >> (8 * k)) & 0xFFu;
+                const uint32_t lo = f32_to_bf16_bits(__fmul_rn(nf4[byte >> 4], scale));
+                const uint32_t hi = f32_to_bf16_bits(__fmul_rn(nf4[byte & 15u], scale));
+                o[k] = lo | (hi << 16);
+            }
+            *reinterpret_cast<uint4*>(a.out + r * a.row_stride + g * 8) = make_uint4(o[0], o[1], o[2], o[3]);
+        }
+    }
+}
+
 dim3 grid2d(int64_t rows, int64_t cols) {
     int64_t x = (cols + kThreads - 1) / kThreads;
     return dim3(static_cast<unsigned>(x < 1 ? 1 : x), static_cast<unsigned>(rows < kMaxRowBlocks ? rows : kMaxRowBlocks));
@@ -83,6 +131,18 @@ cudaError_t lora_dropout_add(void* dx, bool dx_bf16, int64_t dx_ld, const float*
         dropout_add_kernel<<<grid, kThreads, 0, stream>>>(static_cast<uint16_t*>(dx), dx_ld, tmp, rows, cols, mask);
     } else {
         dropout_add_kernel<<<grid, kThreads, 0, stream>>>(static_cast<float*>(dx), dx_ld, tmp, rows, cols, mask);
+    }
+    return cudaGetLastError();
+}
+
+cudaError_t lora_nf4_dequant_rows(const Nf4RowsArgs& a, cudaStream_t stream) {
+    if (a.rows <= 0 || a.row_len <= 0) return cudaSuccess;
+    int64_t x = (a.row_len / 8 + kNf4Threads - 1) / kNf4Threads;
+    dim3 grid(static_cast<unsigned>(x), static_cast<unsigned>(a.rows < kMaxRowBlocks ? a.rows : kMaxRowBlocks));
+    if (a.absmax_q) {
+        nf4_rows_kernel<true><<<grid, kNf4Threads, 0, stream>>>(a);
+    } else {
+        nf4_rows_kernel<false><<<grid, kNf4Threads, 0, stream>>>(a);
     }
     return cudaGetLastError();
 }

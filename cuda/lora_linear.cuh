@@ -36,6 +36,26 @@ cudaError_t lora_cast_rows(const void* src, bool src_bf16, int64_t src_ld, uint1
 cudaError_t lora_dropout_add(void* dx, bool dx_bf16, int64_t dx_ld, const float* tmp, int64_t rows, int64_t cols,
                              DropoutMask mask, cudaStream_t stream);
 
+// An NF4 base weight [rows, row_len] dequantized to bf16 into rows row_stride elements apart (the W
+// block of the folded weight), bit-exact with jlora.quant.Nf4Tensor#dequantize(BF16) as
+// cuda/nf4_dequant.cu is. Double quant when absmax_q is not null (absmax_f32 ignored). row_len a
+// multiple of 8, row_stride a multiple of 8, out 16-byte aligned, blocksize a power of two >= 8.
+struct Nf4RowsArgs {
+    const uint8_t* packed;
+    const float* absmax_f32;
+    const uint8_t* absmax_q;
+    const float* nested_absmax;
+    const float* nested_code;
+    float offset;
+    int32_t blocksize;
+    int32_t nested_blocksize;
+    int64_t rows;
+    int64_t row_len;
+    int64_t row_stride;
+    uint16_t* out;
+};
+cudaError_t lora_nf4_dequant_rows(const Nf4RowsArgs& a, cudaStream_t stream);
+
 // y[r, c] += bias[c]; y f32 or bf16 (row stride ld), bias f32 [cols].
 cudaError_t bias_add(void* y, bool y_bf16, int64_t ld, const float* bias, int64_t rows, int64_t cols,
                      cudaStream_t stream);

@@ -46,7 +46,7 @@ __device__ __forceinline__ uint4 dq_word(uint32_t w, const float* nf4, float sca
                       dq_pair((w >> 16) & 0xFFu, nf4, scale), dq_pair(w >> 24, nf4, scale));
 }
 
-template <bool kNested, bool kStrided>
+template <bool kNested>
 __global__ void __launch_bounds__(kThreads) nf4_dequant_kernel(Nf4Args a) {
     __shared__ float nf4[16];
     __shared__ float code8[kNested ? 256 : 1];
@@ -63,18 +63,12 @@ __global__ void __launch_bounds__(kThreads) nf4_dequant_kernel(Nf4Args a) {
          g += int64_t(gridDim.x) * blockDim.x) {
         uint4 p = __ldcs(src + g);  // streamed once: keep it out of L2's way
         float scale = block_absmax<kNested>(a, code8, g * 32 / a.blocksize);
-        // A 32-element group never straddles a row (row_len % 32 == 0): one base per group.
-        int64_t q = 4 * g;
-        if (kStrided) {
-            int64_t e = g * 32, row = e / a.row_len;
-            q = (row * a.row_stride + (e - row * a.row_len)) / 8;
-        }
-        dst[q] = dq_word(p.x, nf4, scale);
-        dst[q + 1] = dq_word(p.y, nf4, scale);
-        dst[q + 2] = dq_word(p.z, nf4, scale);
-        dst[q + 3] = dq_word(p.w, nf4, scale);
+        dst[4 * g] = dq_word(p.x, nf4, scale);
+        dst[4 * g + 1] = dq_word(p.y, nf4, scale);
+        dst[4 * g + 2] = dq_word(p.z, nf4, scale);
+        dst[4 * g + 3] = dq_word(p.w, nf4, scale);
     }
-    if (!kStrided && blockIdx.x == 0) {
+    if (blockIdx.x == 0) {
         for (int64_t i = groups * 32 + threadIdx.x; i < a.n; i += blockDim.x) {
             uint32_t byte = a.packed[i >> 1];
             uint32_t q = (i & 1) == 0 ? (byte >> 4) & 15u : byte & 15u;
@@ -89,13 +83,10 @@ __global__ void __launch_bounds__(kThreads) nf4_dequant_kernel(Nf4Args a) {
 cudaError_t nf4_dequant_bf16(const Nf4Args& a, cudaStream_t stream) {
     if (a.n <= 0) return cudaSuccess;
     unsigned grid = grid_for(a.n / 32, kThreads);
-    bool strided = a.row_len > 0 && a.row_stride != a.row_len;
     if (a.absmax_q) {
-        if (strided) nf4_dequant_kernel<true, true><<<grid, kThreads, 0, stream>>>(a);
-        else nf4_dequant_kernel<true, false><<<grid, kThreads, 0, stream>>>(a);
+        nf4_dequant_kernel<true><<<grid, kThreads, 0, stream>>>(a);
     } else {
-        if (strided) nf4_dequant_kernel<false, true><<<grid, kThreads, 0, stream>>>(a);
-        else nf4_dequant_kernel<false, false><<<grid, kThreads, 0, stream>>>(a);
+        nf4_dequant_kernel<false><<<grid, kThreads, 0, stream>>>(a);
     }
     return cudaGetLastError();
 }

@@ -20,11 +20,6 @@ struct Nf4Args {
     int32_t nested_blocksize;
     int64_t n;
     uint16_t* out;
-    // Row-strided output (the W block of the folded LoRA weight, cuda/lora_linear.cu): element e
-    // goes to out[(e / row_len) * row_stride + e % row_len]. row_len == row_stride (or 0) is the
-    // plain contiguous layout; otherwise row_len % 32 == 0, row_stride % 8 == 0, n % row_len == 0.
-    int64_t row_len = 0;
-    int64_t row_stride = 0;
 };
 
 cudaError_t nf4_dequant_bf16(const Nf4Args& a, cudaStream_t stream);

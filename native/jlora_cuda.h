@@ -115,15 +115,6 @@ JL_API int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q
                                   const float* nested_code, float offset, int32_t nested_blocksize, int64_t n,
                                   int32_t blocksize, uint16_t* out, void* stream);
 
-// The same into rows of a wider matrix (the W block of the folded LoRA weight): element e goes
-// to out[(e / row_len) * row_stride + e % row_len]. Plain when absmax_q is null (absmax f32),
-// double quant otherwise (absmax ignored). row_len a multiple of 32 dividing n, row_stride >=
-// row_len and a multiple of 8; out 16-byte aligned.
-JL_API int jl_nf4_dequant_rows_bf16(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
-                                   const float* nested_absmax, const float* nested_code, float offset,
-                                   int32_t nested_blocksize, int64_t n, int32_t blocksize, int64_t row_len,
-                                   int64_t row_stride, uint16_t* out, void* stream);
-
 // cuda/rms_norm.cu, [rows, dim]; x, out, dout, dx of type dtype (JL_DTYPE_*), weight, rstd and
 // dweight f32. Backward: dweight (may be null) += Σ_t g·x·r, using
 // jl_rms_norm_workspace_bytes(rows, dim) bytes of device workspace.
@@ -201,10 +192,44 @@ JL_API int jl_lora_cast_rows(const void* src, int32_t src_dtype, int64_t src_ld,
                              float keep_scale, void* stream);
 JL_API int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const float* tmp, int64_t rows, int64_t cols,
                                uint64_t seed, uint64_t keep_threshold, float keep_scale, void* stream);
+// jl_lora_nf4_dequant_rows: an NF4 weight [rows, row_len] (as jl_nf4_dequant_bf16 reads it: plain
+//   absmax when absmax_q is null, double quant otherwise) to bf16 rows row_stride elements apart
+//   in out (the W block of the folded weight; the columns in between untouched), bit-exact with
+//   jlora.quant.Nf4Tensor#dequantize(BF16). row_len, row_stride multiples of 8, blocksize a power
+//   of two >= 8, out 16-byte and packed 4-byte aligned.
+JL_API int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
+                                    const float* nested_absmax, const float* nested_code, float offset,
+                                    int32_t nested_blocksize, int32_t blocksize, int64_t rows, int64_t row_len,
+                                    int64_t row_stride, uint16_t* out, void* stream);
 // The kernels' mask function run on the CPU for the given indices (LoraDropoutMaskTest).
 JL_API int jl_lora_dropout_factor_host(uint64_t seed, uint64_t keep_threshold, float keep_scale, const int64_t* index,
                                        int64_t n, float* out);
 JL_API int jl_bias_add(void* y, int32_t dtype, int64_t ld, const float* bias, int64_t rows, int64_t cols, void* stream);
+
+// cuda/cross_entropy.cu: the kernels between the vocabulary-chunk GEMMs of the LM head fused
+// with cross-entropy (jlora.backend.cuda.CrossEntropyKernels). Only counted rows take part:
+// rows[c] (i32, n entries) is the token index of counted row c and targets[c] its target.
+// jl_ce_gather_rows: dst (bf16 [n, cols] dense) = src[rows[c], :] (src of src_dtype, row stride ld).
+// jl_ce_chunk_forward: logits f32 [n, cols] (row stride ld) are vocabulary columns [v0, v0 + cols);
+//   state f32 [3n] = running max, running sum, target logit (reset when first != 0).
+// jl_ce_finalize: lse[rows[c]] = max + log(sum), loss[rows[c]] = lse - target logit (f32 [T]).
+// jl_ce_chunk_backward: g (bf16, row stride g_ld) = (exp(logit - lse[rows[c]]) - onehot) · loss_scale.
+// jl_ce_scatter_rows: dst[rows[c], :] (dst_dtype, row stride ld) = src[c, :] (f32 dense), or += when accumulate.
+JL_API int jl_ce_gather_rows(const void* src, int32_t src_dtype, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
+                             uint16_t* dst, void* stream);
+JL_API int jl_ce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols,
+                               int64_t v0, int32_t first, float* state, void* stream);
+JL_API int jl_ce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, void* stream);
+JL_API int jl_ce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                                const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
+                                int64_t g_ld, void* stream);
+// jl_ce_rows_forward_backward: logits f32 [n, vocab] (row stride ld) are whole rows: writes
+//   lse[rows[c]], loss[rows[c]] and, when g is not null, g (bf16) = (softmax - onehot) · loss_scale.
+JL_API int jl_ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                                       int64_t n, int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse,
+                                       float* loss, void* stream);
+JL_API int jl_ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, int32_t dst_dtype,
+                              int64_t ld, int32_t accumulate, void* stream);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #include "status.h"
 #include "../cuda/lora_linear.cuh"
 
+#include <cstdint>
+
 namespace {
 
 jlora::DropoutMask mask_of(uint64_t seed, uint64_t keep_threshold, float keep_scale, int64_t index_ld) {
@@ -39,6 +41,31 @@ int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const float* 
     }
     JL_CHECK(jlora::lora_dropout_add(dx, dx_dtype == JL_DTYPE_BF16, dx_ld, tmp, rows, cols,
                                      mask_of(seed, keep_threshold, keep_scale, cols), static_cast<cudaStream_t>(stream)));
+    return JL_OK;
+}
+
+int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
+                             const float* nested_absmax, const float* nested_code, float offset, int32_t nested_blocksize,
+                             int32_t blocksize, int64_t rows, int64_t row_len, int64_t row_stride, uint16_t* out,
+                             void* stream) {
+    if (rows < 0 || row_len <= 0 || row_len % 8 != 0 || row_stride < row_len || row_stride % 8 != 0) {
+        return jlora::fail_argument("jl_lora_nf4_dequant_rows: row_len must be a positive multiple of 8, row_stride >= row_len"
+                                    " and a multiple of 8");
+    }
+    if (blocksize < 8 || (blocksize & (blocksize - 1)) != 0) {
+        return jlora::fail_argument("jl_lora_nf4_dequant_rows: blocksize must be a power of two >= 8");
+    }
+    bool nested = absmax_q != nullptr;
+    if (rows > 0 && (!packed || !out || (nested ? (!nested_absmax || !nested_code || nested_blocksize <= 0) : !absmax))) {
+        return jlora::fail_argument("jl_lora_nf4_dequant_rows: null packed / out, or missing absmax (plain) or codes /"
+                                    " nested absmax / code book (double quant)");
+    }
+    if ((reinterpret_cast<uintptr_t>(out) & 15u) != 0 || (reinterpret_cast<uintptr_t>(packed) & 3u) != 0) {
+        return jlora::fail_argument("jl_lora_nf4_dequant_rows: out must be 16-byte and packed 4-byte aligned");
+    }
+    jlora::Nf4RowsArgs a{packed, nested ? nullptr : absmax, absmax_q, nested_absmax, nested_code, offset, blocksize,
+                         nested ? nested_blocksize : 1, rows, row_len, row_stride, out};
+    JL_CHECK(jlora::lora_nf4_dequant_rows(a, static_cast<cudaStream_t>(stream)));
     return JL_OK;
 }
 

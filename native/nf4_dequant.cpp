@@ -44,23 +44,3 @@ int jl_nf4_dequant_dq_bf16(const uint8_t* packed, const uint8_t* absmax_q, const
 }
 
 }  // extern "C"
-
-extern "C" int jl_nf4_dequant_rows_bf16(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
-                                        const float* nested_absmax, const float* nested_code, float offset,
-                                        int32_t nested_blocksize, int64_t n, int32_t blocksize, int64_t row_len,
-                                        int64_t row_stride, uint16_t* out, void* stream) {
-    int rc = check_common("jl_nf4_dequant_rows_bf16: null pointer or negative n", packed, n, blocksize, out);
-    if (rc != JL_OK) return rc;
-    if (row_len <= 0 || row_len % 32 != 0 || row_stride < row_len || row_stride % 8 != 0 || n % row_len != 0) {
-        return jlora::fail_argument("jl_nf4_dequant_rows_bf16: row_len must be a positive multiple of 32 dividing n,"
-                                    " row_stride >= row_len and a multiple of 8");
-    }
-    bool nested = absmax_q != nullptr;
-    if (n > 0 && (nested ? (!nested_absmax || !nested_code || nested_blocksize <= 0) : !absmax)) {
-        return jlora::fail_argument("jl_nf4_dequant_rows_bf16: missing absmax (plain) or codes / nested absmax / code book");
-    }
-    jlora::Nf4Args a{packed, nested ? nullptr : absmax, absmax_q, nested_absmax, nested_code, offset, blocksize,
-                     nested ? nested_blocksize : 1, n, out, row_len, row_stride};
-    JL_CHECK(jlora::nf4_dequant_bf16(a, static_cast<cudaStream_t>(stream)));
-    return JL_OK;
-}

@@ -30,7 +30,8 @@ import jlora.UserError;
  *
  * <p>Enum values are the header's: cublasComputeType_t CUBLAS_COMPUTE_32F = 68; cudaDataType
  * CUDA_R_32F = 0, CUDA_R_16BF = 14; cublasOperation_t N = 0, T = 1;
- * cublasLtMatmulDescAttributes_t TRANSA = 3, TRANSB = 4; cublasLtMatmulPreferenceAttributes_t
+ * cublasLtMatmulDescAttributes_t TRANSA = 3, TRANSB = 4, EPILOGUE = 7, BIAS_POINTER = 8 (the bias has
+ * D's type: BIAS_DATA_TYPE is left at its default); cublasLtEpilogue_t BIAS = 4; cublasLtMatmulPreferenceAttributes_t
  * MAX_WORKSPACE_BYTES = 1, MIN_ALIGNMENT_{A,B,C,D}_BYTES = 5..8.
  */
 final class CublasLt {
@@ -38,7 +39,9 @@ final class CublasLt {
     static final int COMPUTE_32F = 68;
     static final int R_32F = 0, R_16BF = 14;
     static final int OP_N = 0, OP_T = 1;
-    static final int DESC_TRANSA = 3, DESC_TRANSB = 4;
+    static final int DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8;
+    /** cublasLtEpilogue_t CUBLASLT_EPILOGUE_BIAS: D = alpha·A·B + beta·C + bias broadcast along D's columns. */
+    static final int EPILOGUE_BIAS = 4;
     static final int PREF_MAX_WORKSPACE_BYTES = 1, PREF_MIN_ALIGNMENT_A = 5;
     /** cublasLtMatmulHeuristicResult_t: algo (uint64[8]), size_t workspaceSize, int state, float waves, int[4]. */
     static final long HEURISTIC_BYTES = 96, ALGO_BYTES = 64, HEURISTIC_WORKSPACE_OFFSET = 64, HEURISTIC_STATE_OFFSET = 72;
@@ -164,6 +167,14 @@ final class CublasLt {
             MemorySegment buf = arena.allocate(JAVA_INT);
             buf.set(JAVA_INT, 0, value);
             run("cublasLtMatmulDescSetAttribute", () -> (int) descSet.invokeExact(desc, attribute, buf, 4L));
+        }
+    }
+
+    void descSetPointer(MemorySegment desc, int attribute, MemorySegment pointer) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(ADDRESS);
+            buf.set(ADDRESS, 0, pointer);
+            run("cublasLtMatmulDescSetAttribute", () -> (int) descSet.invokeExact(desc, attribute, buf, 8L));
         }
     }
 

@@ -64,7 +64,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final Map<Object, LoraLinearKernels.FoldedWeight> folded = new IdentityHashMap<>();
     private final Map<List<Integer>, LoraLinearKernels.FoldedWeight> nf4Folded = new java.util.HashMap<>();
     private final TensorOpsKernels ops;
-    private final CrossEntropyKernels ce;
+    private final CeChunkKernels ce;
     private final PlainAttentionKernels plain;
     private final FlashAttentionKernels flash;
     private final RmsNormKernels rms;
@@ -115,7 +115,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
             this.fused = null;
         }
         this.ops = new TensorOpsKernels(api);
-        this.ce = new CrossEntropyKernels(api);
+        this.ce = new CeChunkKernels(api);
         this.plain = new PlainAttentionKernels(api);
         this.flash = new FlashAttentionKernels(api);
         this.rms = new RmsNormKernels(api);

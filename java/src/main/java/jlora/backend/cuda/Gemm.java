@@ -55,6 +55,15 @@ public final class Gemm implements AutoCloseable {
     /** {@code c = alpha · op(a) · op(b) + beta · c} on {@code stream}; see the class comment. */
     public void gemm(CudaStream stream, DeviceMatrix a, boolean transA, DeviceMatrix b, boolean transB, DeviceMatrix c,
             float alpha, float beta) {
+        gemm(stream, a, transA, b, transB, c, alpha, beta, null);
+    }
+
+    /**
+     * As above plus {@code bias} ({@code [1, n]}, C's type, dense) added to every row of C in the
+     * GEMM's epilogue (CUBLASLT_EPILOGUE_BIAS), so the bias costs no extra pass over C.
+     */
+    public void gemm(CudaStream stream, DeviceMatrix a, boolean transA, DeviceMatrix b, boolean transB, DeviceMatrix c,
+            float alpha, float beta, DeviceMatrix bias) {
         int m = transA ? a.cols() : a.rows(), k = transA ? a.rows() : a.cols();
         int kb = transB ? b.cols() : b.rows(), n = transB ? b.rows() : b.cols();
         if (k != kb || c.rows() != m || c.cols() != n) {
@@ -63,6 +72,9 @@ public final class Gemm implements AutoCloseable {
         }
         if (a.type() != b.type()) throw new IllegalArgumentException("gemm operands differ in type: " + a.type() + " and " + b.type());
         if (a.type() == DType.F32 && c.type() != DType.F32) throw new IllegalArgumentException("F32 operands need an F32 C");
+        if (bias != null && (bias.type() != c.type() || bias.rows() != 1 || bias.cols() != c.cols())) {
+            throw new IllegalArgumentException("bias must be [1, " + c.cols() + "] of C's type " + c.type());
+        }
         if (m == 0 || n == 0) return;
         MemorySegment pa = a.pointer(), pb = b.pointer(), pc = c.pointer();
         if (k == 0) { // nothing to multiply: C = beta · C, which cuBLASLt refuses to do for k = 0
@@ -70,9 +82,16 @@ public final class Gemm implements AutoCloseable {
             return;
         }
         // Column-major call: cublas "A" = our B (n × k as op), cublas "B" = our A.
+        MemorySegment pbias = bias == null ? null : bias.pointer();
         Key key = new Key(a.type(), c.type(), transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), alignment(pa), alignment(pb),
-                alignment(pc));
-        Plan plan = plans.computeIfAbsent(key, this::plan);
+                alignment(pc), pbias == null ? 0 : alignment(pbias));
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = plan(key, pbias);
+            plans.put(key, plan);
+        } else if (pbias != null) {
+            lt.descSetPointer(plan.desc, CublasLt.DESC_BIAS_POINTER, pbias);
+        }
         alphaBeta.set(JAVA_FLOAT, 0, alpha);
         alphaBeta.set(JAVA_FLOAT, 4, beta);
         lt.matmul(handle, plan.desc, alphaBeta.asSlice(0, 4), pb, plan.layoutFirst, pa, plan.layoutSecond,
@@ -80,8 +99,9 @@ public final class Gemm implements AutoCloseable {
                 WORKSPACE_BYTES, stream.handle());
     }
 
+    /** alignBias 0: no bias epilogue. */
     private record Key(DType ab, DType c, boolean transA, boolean transB, int m, int n, int k, long lda, long ldb, long ldc,
-            int alignA, int alignB, int alignC) {}
+            int alignA, int alignB, int alignC, int alignBias) {}
 
     private record Plan(MemorySegment desc, MemorySegment layoutFirst, MemorySegment layoutSecond, MemorySegment layoutC,
             MemorySegment algo) {}
@@ -97,11 +117,16 @@ public final class Gemm implements AutoCloseable {
         return (int) Math.min(256, Long.lowestOneBit(addr));
     }
 
-    private Plan plan(Key key) {
+    private Plan plan(Key key, MemorySegment bias) {
         int ab = cudaType(key.ab), ct = cudaType(key.c);
         MemorySegment desc = lt.descCreate(CublasLt.COMPUTE_32F, CublasLt.R_32F);
         lt.descSetInt(desc, CublasLt.DESC_TRANSA, key.transB ? CublasLt.OP_T : CublasLt.OP_N);
         lt.descSetInt(desc, CublasLt.DESC_TRANSB, key.transA ? CublasLt.OP_T : CublasLt.OP_N);
+        if (bias != null) {
+            // Column-major D is [n, m]: the bias runs along D's rows, i.e. our columns.
+            lt.descSetInt(desc, CublasLt.DESC_EPILOGUE, CublasLt.EPILOGUE_BIAS);
+            lt.descSetPointer(desc, CublasLt.DESC_BIAS_POINTER, bias);
+        }
         // Our row-major B stored [rows_b, cols_b] is the column-major [cols_b, rows_b] with ld ldb.
         int bRows = key.transB ? key.n : key.k, bCols = key.transB ? key.k : key.n;
         int aRows = key.transA ? key.k : key.m, aCols = key.transA ? key.m : key.k;

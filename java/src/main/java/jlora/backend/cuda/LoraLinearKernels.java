@@ -43,21 +43,22 @@ public final class LoraLinearKernels implements AutoCloseable {
     private final CudaApi api;
     private final Gemm gemm;
     private final DevicePool pool;
-    private final Nf4DequantKernels nf4;
-    private final MethodHandle castRows, dropoutAdd, biasAdd;
+    private final MethodHandle castRows, dropoutAdd, biasAdd, nf4Rows;
     private DeviceBuffer ones; // bf16 1.0 [capacity], the left operand of dBias = 1ᵀ·g
+    private boolean epilogueBias = true;
     private int onesCapacity;
 
     public LoraLinearKernels(CudaApi api, Gemm gemm, DevicePool pool) {
         this.api = api;
         this.gemm = gemm;
         this.pool = pool;
-        this.nf4 = new Nf4DequantKernels(api);
         castRows = api.bindStatus("jl_lora_cast_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
         dropoutAdd = api.bindStatus("jl_lora_dropout_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
         biasAdd = api.bindStatus("jl_bias_add", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        nf4Rows = api.bindStatus("jl_lora_nf4_dequant_rows", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT, JAVA_INT,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
     }
 
     /** The trainable adapter: fp32 masters A {@code [r, in]}, B {@code [out, r]}, dense, and the scale s. */
@@ -122,10 +123,34 @@ public final class LoraLinearKernels implements AutoCloseable {
         castRows(stream, w, f.w(), 1f, Dropout.NONE);
     }
 
-    /** Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA). */
+    /**
+     * Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA),
+     * bit-exact with {@code Nf4Tensor#dequantize(BF16)}: cuda/lora_linear.cu writes the rows
+     * straight into F's row stride (in and in + r multiples of 8), so no contiguous copy of W
+     * exists and no second pass moves it.
+     */
     public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f) {
-        if (w.numel() != (long) f.out * f.in) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, F wants " + f.out + "×" + f.in);
-        nf4.dequantizeRowsBf16(w, f.buffer, f.in, f.ld(), stream);
+        dequantizeRows(stream, w, f.buffer, f.out, f.in, f.ld());
+    }
+
+    /** NF4 {@code [rows, rowLen]} → bf16 rows {@code rowStride} elements apart from byte 0 of {@code out}. */
+    public void dequantizeRows(CudaStream stream, Nf4DequantKernels.Weight w, DeviceBuffer out, int rows, int rowLen, long rowStride) {
+        long n = (long) rows * rowLen;
+        if (w.numel() != n) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, not " + rows + "×" + rowLen);
+        long blocks = Math.ceilDiv(n, (long) w.blocksize());
+        MemorySegment packed = w.packed().at(0, Math.ceilDiv(n, 2L));
+        MemorySegment dst = out.at(0, rows == 0 ? 0 : Math.multiplyExact((rows - 1) * rowStride + rowLen, 2L));
+        boolean dq = w.doubleQuant();
+        MemorySegment absmax = dq ? MemorySegment.NULL : w.absmax().at(0, 4 * blocks);
+        MemorySegment codes = dq ? w.absmax().at(0, blocks) : MemorySegment.NULL;
+        MemorySegment nested = dq ? w.nestedAbsmax().at(0, 4 * Math.ceilDiv(blocks, (long) w.nestedBlocksize())) : MemorySegment.NULL;
+        MemorySegment code = dq ? w.code().at(0, 4 * 256) : MemorySegment.NULL;
+        float offset = w.offset();
+        int nbs = w.nestedBlocksize(), bs = w.blocksize();
+        long rowsL = rows, len = rowLen;
+        MemorySegment st = stream.handle();
+        api.run("jl_lora_nf4_dequant_rows", () -> (int) nf4Rows.invokeExact(packed, absmax, codes, nested, code, offset, nbs, bs, rowsL,
+                len, rowStride, dst, st));
     }
 
     /** Casts A and s·B (fp32 masters) into F; forward and backward call it themselves. */
@@ -158,15 +183,40 @@ public final class LoraLinearKernels implements AutoCloseable {
                 gemm.gemm(s, left.columns(0, f.in), false, f.a(), true, xaM, 1f, 0f);
             }
             castRows(s, xaM, left.columns(f.in, f.r), 1f, Dropout.NONE);
-            gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+            if (bias == null) {
+                gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+            } else {
+                biasedGemm(s, left, f, bias, out);
+            }
         }
-        if (bias != null) {
-            MemorySegment y = out.pointer(), b = bias.at(0, 4L * f.out);
-            int dt = ActivationType.code(out.type());
-            long ld = out.ld(), n = f.out;
-            MemorySegment st = s.handle();
-            api.run("jl_bias_add", () -> (int) biasAdd.invokeExact(y, dt, ld, b, (long) T, n, st));
+    }
+
+    /**
+     * y = left · F_fwdᵀ + bias: the bias in cuBLASLt's epilogue (bias in y's type: a BF16 y takes
+     * a bf16 copy of the fp32 bias, one rounding), or, should cuBLASLt offer no algorithm with
+     * that epilogue, the GEMM then jl_bias_add (one more pass over y).
+     */
+    private void biasedGemm(CudaStream s, DeviceMatrix left, FoldedWeight f, DeviceBuffer bias, DeviceMatrix out) {
+        DeviceMatrix b32 = DeviceMatrix.of(bias, DType.F32, 1, f.out);
+        if (epilogueBias) {
+            try (DeviceBuffer bf = out.type() == DType.BF16 ? pool.allocate(2L * f.out, s) : null) {
+                DeviceMatrix b = b32;
+                if (bf != null) {
+                    b = DeviceMatrix.of(bf, DType.BF16, 1, f.out);
+                    castRows(s, b32, b, 1f, Dropout.NONE);
+                }
+                gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f, b);
+                return;
+            } catch (CudaException e) {
+                if (!e.function().equals("cublasLtMatmulAlgoGetHeuristic")) throw e;
+                epilogueBias = false; // this cuBLASLt has no bias epilogue for these types: add it ourselves
+            }
         }
+        gemm.gemm(s, left, false, f.forwardView(), true, out, 1f, 0f);
+        MemorySegment y = out.pointer(), bp = bias.at(0, 4L * f.out), st = s.handle();
+        int dt = ActivationType.code(out.type());
+        long ld = out.ld(), n = f.out, rows = out.rows();
+        api.run("jl_bias_add", () -> (int) biasAdd.invokeExact(y, dt, ld, bp, rows, n, st));
     }
 
     /**

@@ -16,42 +16,13 @@ import jlora.quant.Nf4Tensor;
  */
 public final class Nf4DequantKernels {
     private final CudaApi api;
-    private final MethodHandle plain, nested, rows;
+    private final MethodHandle plain, nested;
 
     public Nf4DequantKernels(CudaApi api) {
         this.api = api;
         plain = api.bindStatus("jl_nf4_dequant_bf16", ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
         nested = api.bindStatus("jl_nf4_dequant_dq_bf16", ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
                 JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
-        rows = api.bindStatus("jl_nf4_dequant_rows_bf16", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
-                JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
-    }
-
-    /**
-     * Dequantizes {@code w} (viewed as rows of {@code rowLen} elements) into rows {@code rowStride}
-     * elements apart from byte 0 of {@code out}, on {@code stream}: the W block of a folded LoRA
-     * weight {@code [W | s·B]}. The columns between rows are left untouched. rowLen a multiple of 32
-     * dividing numel, rowStride ≥ rowLen and a multiple of 8.
-     */
-    public void dequantizeRowsBf16(Weight w, DeviceBuffer out, long rowLen, long rowStride, CudaStream stream) {
-        long n = w.numel();
-        if (rowLen <= 0 || n % rowLen != 0) throw new IllegalArgumentException("row length " + rowLen + " does not divide " + n);
-        long rowCount = n / rowLen;
-        long blocks = Math.ceilDiv(n, (long) w.blocksize());
-        MemorySegment packed = w.packed().at(0, Math.ceilDiv(n, 2L));
-        MemorySegment dst = out.at(0, Math.multiplyExact((rowCount - 1) * rowStride + rowLen, 2L));
-        int bs = w.blocksize();
-        boolean dq = w.doubleQuant();
-        MemorySegment absmax = dq ? MemorySegment.NULL : w.absmax().at(0, 4 * blocks);
-        MemorySegment codes = dq ? w.absmax().at(0, blocks) : MemorySegment.NULL;
-        MemorySegment nestedAbsmax = dq ? w.nestedAbsmax().at(0, 4 * Math.ceilDiv(blocks, (long) w.nestedBlocksize()))
-                : MemorySegment.NULL;
-        MemorySegment code = dq ? w.code().at(0, 4 * 256) : MemorySegment.NULL;
-        float offset = w.offset();
-        int nbs = w.nestedBlocksize();
-        MemorySegment s = stream.handle();
-        api.run("jl_nf4_dequant_rows_bf16", () -> (int) rows.invokeExact(packed, absmax, codes, nestedAbsmax, code, offset,
-                nbs, n, bs, rowLen, rowStride, dst, s));
     }
 
     /**

@@ -12,14 +12,15 @@ import org.junit.jupiter.api.Test;
  * {@link Gemm} (cuBLASLt) against a float64 product on the host of the same (bf16-representable
  * where BF16) inputs, over fresh random shapes: tiny and odd sizes, every transpose pair, strided
  * views (ld > cols, a column offset), beta 0 / 1 / random, for BF16→F32, BF16→BF16 and F32→F32.
- * Bound per element: fp32 accumulation, |Δ| ≤ (k·2⁻²³ + 2⁻²⁰)·(|alpha|·Σ|a||b| + |beta·c₀|), plus one
+ * Every fourth BF16-operand case adds a bias row in the epilogue (CUBLASLT_EPILOGUE_BIAS).
+ * Bound per element: fp32 accumulation, |Δ| ≤ (k·2⁻²³ + 2⁻²⁰)·(|alpha|·Σ|a||b| + |beta·c₀ + bias|), plus one
  * bf16 rounding of the result (2⁻⁸·|want|) for a BF16 C. With beta = 0, C starts as NaN
  * (0xFF poison): cuBLAS must not read it, and an element it never wrote fails.
  */
 @Tag("gpu")
 class GemmTest {
     private record Case(DType ab, DType c, boolean ta, boolean tb, int m, int n, int k, int padA, int padB, int padC,
-                        float alpha, float beta) {}
+                        float alpha, float beta, boolean bias) {}
 
     @Test
     void matchesFloat64ProductOnRandomShapes() {
@@ -38,7 +39,7 @@ class GemmTest {
                     default -> (float) r.nextDouble(-2, 2);
                 };
                 cases.add(new Case(t[0], t[1], r.nextBoolean(), r.nextBoolean(), s[0], s[1], s[2], r.nextInt(3) * 5,
-                        r.nextInt(3) * 3, r.nextInt(2) * 7, (float) r.nextDouble(0.25, 2), beta));
+                        r.nextInt(3) * 3, r.nextInt(2) * 7, (float) r.nextDouble(0.25, 2), beta, i % 4 == 3 && t[0] == DType.BF16));
             }
         }
         try (CudaStream stream = CudaStream.create(api); Gemm gemm = new Gemm(api)) {
@@ -57,6 +58,7 @@ class GemmTest {
         float[] a = GpuParity.representable(c.ab, GpuParity.gaussian(r, (int) (aRows * ldA), 1.0));
         float[] b = GpuParity.representable(c.ab, GpuParity.gaussian(r, (int) (bRows * ldB), 1.0));
         float[] c0 = GpuParity.representable(c.c, GpuParity.gaussian(r, (int) (c.m * ldC), 1.0));
+        float[] bias = GpuParity.representable(c.c, GpuParity.gaussian(r, c.n, 1.0));
         float[] want = new float[c.m * c.n];
         double[] bound = new double[c.m * c.n];
         double acc = c.k * 0x1p-23 + 0x1p-20;
@@ -69,7 +71,7 @@ class GemmTest {
                     s += x * y;
                     abs += Math.abs(x * y);
                 }
-                double prior = c.beta == 0f ? 0 : c.beta * (double) c0[(int) (i * ldC + j)];
+                double prior = (c.beta == 0f ? 0 : c.beta * (double) c0[(int) (i * ldC + j)]) + (c.bias ? bias[j] : 0);
                 double v = c.alpha * s + prior;
                 want[i * c.n + j] = (float) v;
                 bound[i * c.n + j] = acc * (Math.abs(c.alpha) * abs + Math.abs(prior)) + (c.c == DType.BF16 ? 0x1p-8 * Math.abs(v) : 0);
@@ -78,12 +80,13 @@ class GemmTest {
         try (Arena arena = Arena.ofShared();
                 DeviceBuffer da = GpuParity.upload(api, GpuParity.tensor(arena, c.ab, a, a.length));
                 DeviceBuffer db = GpuParity.upload(api, GpuParity.tensor(arena, c.ab, b, b.length));
-                DeviceBuffer dc = GpuParity.upload(api, GpuParity.tensor(arena, c.c, c0, c0.length))) {
+                DeviceBuffer dc = GpuParity.upload(api, GpuParity.tensor(arena, c.c, c0, c0.length));
+                DeviceBuffer db2 = GpuParity.upload(api, GpuParity.tensor(arena, c.c, bias, bias.length))) {
             if (c.beta == 0f) dc.fill(0xFF);
             DeviceMatrix ma = new DeviceMatrix(da, offA, c.ab, aRows, aCols, ldA);
             DeviceMatrix mb = new DeviceMatrix(db, 0, c.ab, bRows, bCols, ldB);
             DeviceMatrix mc = new DeviceMatrix(dc, 0, c.c, c.m, c.n, ldC);
-            gemm.gemm(stream, ma, c.ta, mb, c.tb, mc, c.alpha, c.beta);
+            gemm.gemm(stream, ma, c.ta, mb, c.tb, mc, c.alpha, c.beta, c.bias ? DeviceMatrix.of(db2, c.c, 1, c.n) : null);
             stream.synchronize();
             float[] all = GpuParity.download(arena, dc, c.c, c0.length);
             float[] got = new float[c.m * c.n];

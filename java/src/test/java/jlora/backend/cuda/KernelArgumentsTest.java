@@ -89,4 +89,31 @@ class KernelArgumentsTest {
         assertArgumentError("jl_embedding_forward", "null pointer",
                 () -> (int) emb.invokeExact(NULL, NULL, 3L, 10L, 4L, NULL, NULL, 0, NULL));
     }
+
+    @Test
+    void nf4RowsLoraAndCrossEntropyRefuseBadShapes() {
+        MemorySegment p = MemorySegment.ofAddress(1 << 20);
+        MethodHandle rows = api.bindStatus("jl_lora_nf4_dequant_rows", ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_INT,
+                JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
+        assertArgumentError("jl_lora_nf4_dequant_rows", "row_len must be a positive multiple of 8",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 64, 2L, 12L, 16L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "multiple of 8",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 64, 2L, 64L, 67L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "power of two",
+                () -> (int) rows.invokeExact(p, p, NULL, NULL, NULL, 0f, 256, 48, 2L, 64L, 72L, p, NULL));
+        assertArgumentError("jl_lora_nf4_dequant_rows", "missing absmax",
+                () -> (int) rows.invokeExact(p, NULL, NULL, NULL, NULL, 0f, 256, 64, 2L, 64L, 72L, p, NULL));
+        MethodHandle cast = api.bindStatus("jl_lora_cast_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                JAVA_FLOAT, JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS);
+        assertArgumentError("jl_lora_cast_rows", "ld < cols",
+                () -> (int) cast.invokeExact(p, 0, 10L, p, 9L, 4L, 10L, 1f, 0L, 0L, 1f, NULL));
+        api.run("jl_lora_cast_rows", () -> (int) cast.invokeExact(NULL, 1, 10L, NULL, 10L, 0L, 10L, 1f, 0L, 0L, 1f, NULL));
+        MethodHandle fwd = api.bindStatus("jl_ce_chunk_forward", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
+                ADDRESS, ADDRESS);
+        assertArgumentError("jl_ce_chunk_forward", "ld < cols", () -> (int) fwd.invokeExact(p, 8L, p, 4L, 16L, 0L, 1, p, NULL));
+        assertArgumentError("jl_ce_chunk_forward", "null", () -> (int) fwd.invokeExact(p, 16L, NULL, 4L, 16L, 0L, 1, p, NULL));
+        MethodHandle scatter = api.bindStatus("jl_ce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG,
+                JAVA_INT, ADDRESS);
+        assertArgumentError("jl_ce_scatter_rows", "dtype must be", () -> (int) scatter.invokeExact(p, 4L, 8L, p, p, 3, 8L, 0, NULL));
+    }
 }

@@ -91,7 +91,9 @@ class LoraLinearKernelsTest {
                 for (int o = 0; o < out; o++) {
                     double lora = 0;
                     for (int j = 0; j < rank; j++) lora += Math.abs(b[o * rank + j]) * (Math.abs(xaCpu[t * rank + j]) + bXa[t * rank + j]);
-                    double v = 0x1p-7 * (bXW[t * out + o] + Math.abs(scale) * lora) + 1e-6;
+                    // + a bf16 output's bias rounded to bf16 in the GEMM epilogue (2⁻⁹·|b|)
+                    double v = 0x1p-7 * (bXW[t * out + o] + Math.abs(scale) * lora) + 1e-6
+                            + (c.bias && c.outType == DType.BF16 ? 0x1p-8 * Math.abs(bias[o]) : 0);
                     yBound[t * out + o] = v + (c.outType == DType.BF16 ? 0x1p-8 * Math.abs(yCpu[t * out + o]) : 0);
                 }
             }
@@ -130,11 +132,12 @@ class LoraLinearKernelsTest {
 
             // GPU
             int xLd = c.xType == DType.BF16 ? in + rank : in; // BF16 x has the adapter's room after it
-            int gLd = out + rank;
+            DType gType = c.xType; // BF16 dOut comes with the adapter's room (zero-copy), F32 is cast
+            int gLd = gType == DType.BF16 ? out + rank : out;
             float[] xWide = widen(x, T, in, xLd), gWide = widen(g, T, out, gLd);
             try (LoraLinearKernels.FoldedWeight f = LoraLinearKernels.FoldedWeight.allocate(api, out, in, rank);
                     DeviceBuffer dx = GpuParity.upload(api, GpuParity.tensor(arena, c.xType, xWide, xWide.length));
-                    DeviceBuffer dg = GpuParity.upload(api, GpuParity.tensor(arena, DType.BF16, gWide, gWide.length));
+                    DeviceBuffer dg = GpuParity.upload(api, GpuParity.tensor(arena, gType, gWide, gWide.length));
                     DeviceBuffer da = GpuParity.upload(api, arena, a); DeviceBuffer db = GpuParity.upload(api, arena, b);
                     DeviceBuffer dBias = c.bias ? GpuParity.upload(api, arena, bias) : null;
                     DeviceBuffer y = GpuParity.poisoned(api, GpuParity.bytes(c.outType, (long) T * out), 0xFF);
@@ -152,7 +155,7 @@ class LoraLinearKernelsTest {
                 LoraLinearKernels.Adapter ad = new LoraLinearKernels.Adapter(da, db, rank, scale);
                 DeviceMatrix xm = new DeviceMatrix(dx, 0, c.xType, T, in, xLd);
                 k.forward(s, f, ad, dBias, dropout, xm, DeviceMatrix.of(y, c.outType, T, out), xa);
-                DeviceMatrix gm = new DeviceMatrix(dg, 0, DType.BF16, T, out, gLd);
+                DeviceMatrix gm = new DeviceMatrix(dg, 0, gType, T, out, gLd);
                 k.backward(s, f, ad, dropout, gm, xm, xa, DeviceMatrix.of(gx, c.outType, T, in), gA, gB, c.bias ? gBias : null);
                 s.synchronize();
                 assertWithin("lora y " + ctx, yCpu, GpuParity.download(arena, y, c.outType, T * out), yBound);
@@ -161,6 +164,49 @@ class LoraLinearKernelsTest {
                 assertWithin("lora dA " + ctx, dAT.toFloatArray(), GpuParity.downloadF32(arena, gA, rank * in), dABound);
                 assertWithin("lora dB " + ctx, dBT.toFloatArray(), GpuParity.downloadF32(arena, gB, out * rank), dBBound);
                 if (c.bias) assertWithin("lora dBias " + ctx, dBiasT.toFloatArray(), GpuParity.downloadF32(arena, gBias, out), dBiasBound);
+            }
+        }
+    }
+
+    /**
+     * The NF4 → folded-weight dequantization (cuda/lora_linear.cu) against
+     * {@link Nf4Tensor#dequantize(DType, Arena)} to BF16 bit for bit, rows landing {@code in + r}
+     * apart, the {@code r} columns between rows keeping their poison; plain and double-quant
+     * absmax, blocksizes 64 and 256, fresh random shapes.
+     */
+    @Test
+    void nf4RowsMatchCpuBitForBitAndLeaveTheGapAlone() {
+        CudaApi api = GpuParity.requireGpu();
+        long seed = System.nanoTime();
+        SplittableRandom r = new SplittableRandom(seed);
+        int[][] shapes = {{3, 64, 8, 64}, {17, 256, 16, 256}, {1 + r.nextInt(40), 8 * (1 + r.nextInt(60)), 8 * (1 + r.nextInt(8)), 64}};
+        DevicePool pool = new DevicePool(api, 0);
+        try (CudaStream s = CudaStream.create(api); Gemm gemm = new Gemm(api); LoraLinearKernels k = new LoraLinearKernels(api, gemm, pool)) {
+            for (int[] sh : shapes) {
+                for (boolean dq : new boolean[] {true, false}) {
+                    int rows = sh[0], in = sh[1], gap = sh[2], bs = sh[3], ld = in + gap, n = rows * in;
+                    try (Arena arena = Arena.ofShared()) {
+                        Tensor weight = Tensor.of(DType.BF16, Shape.of(rows, in), GpuParity.gaussian(r, n, 0.1), arena);
+                        Nf4Tensor q = Nf4Tensor.quantize(weight, bs, dq, arena);
+                        short[] want = q.dequantize(DType.BF16, arena).data().toArray(java.lang.foreign.ValueLayout.JAVA_SHORT);
+                        try (Nf4DequantKernels.Weight dw = Nf4DequantKernels.Weight.upload(api, q);
+                                DeviceBuffer out = GpuParity.poisoned(api, 2L * rows * ld, 0xA5)) {
+                            k.dequantizeRows(s, dw, out, rows, in, ld);
+                            s.synchronize();
+                            short[] got = GpuParity.downloadU16(arena, out, (long) rows * ld);
+                            for (int t = 0; t < rows; t++) {
+                                for (int c = 0; c < ld; c++) {
+                                    short expect = c < in ? want[t * in + c] : (short) 0xA5A5;
+                                    if (got[t * ld + c] != expect) {
+                                        throw new AssertionError(String.format("NF4 rows seed=%d rows=%d in=%d ld=%d blocksize=%d dq=%b:"
+                                                + " first mismatch at row %d col %d: want 0x%04X got 0x%04X", seed, rows, in, ld, bs, dq,
+                                                t, c, expect, got[t * ld + c]));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

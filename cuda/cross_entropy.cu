@@ -1,0 +1,256 @@
+// Cross-entropy fused with the LM head in vocabulary chunks (jlora.backend.cuda.CrossEntropyKernels;
+// the logits GEMMs are cuBLASLt). Must match jlora.backend.cpu.CpuCrossEntropy (forward: lse and
+// the loss sum; backward: dHidden, dLmHead) within bf16 bounds (CrossEntropyKernelsTest).
+//
+// Only counted rows (target != -100) exist here: the host gathers their indices, so every kernel
+// works on a dense [n, chunk] block. Forward per chunk: each row keeps a running max m and sum s
+// (online logsumexp, s <- s·e^(m - m') + Σ e^(l - m')) and picks up its target logit when the
+// target falls in the chunk. One block per row; each thread runs its own (m, s) over a strided
+// slice of the columns, then the block merges the pairs (merge(m1, s1, m2, s2): m = max, s =
+// s1·e^(m1 - m) + s2·e^(m2 - m)) in a fixed shuffle order: deterministic. Backward recomputes the
+// chunk's logits and writes G = (softmax - onehot) · loss_scale in bf16 for the two GEMMs.
+#include "cross_entropy.cuh"
+#include "elem.cuh"
+#include "launch.cuh"
+
+#include <cfloat>
+
+namespace jlora {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int64_t kMaxBlocks = 65535;
+
+__device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
+    float mm = fmaxf(m, m2);
+    if (mm == -INFINITY) return;  // both empty
+    s = s * expf(m - mm) + s2 * expf(m2 - mm);
+    m = mm;
+}
+
+__global__ void __launch_bounds__(kThreads) chunk_forward_kernel(const float* __restrict__ logits, int64_t ld,
+                                                                 const int32_t* __restrict__ targets, int64_t n,
+                                                                 int64_t cols, int64_t v0, bool first,
+                                                                 float* __restrict__ state) {
+    __shared__ float sm[32], ss[32];
+    float* row_max = state;
+    float* row_sum = state + n;
+    float* row_target = state + 2 * n;
+    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
+        const float* l = logits + r * ld;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+            float v = l[j];
+            if (v > m) {
+                s = s * expf(m - v) + 1.0f;
+                m = v;
+            } else {
+                s += expf(v - m);
+            }
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+            merge(m, s, m2, s2);
+        }
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+        if (lane == 0) {
+            sm[warp] = m;
+            ss[warp] = s;
+        }
+        __syncthreads();
+        if (warp == 0) {
+            m = lane < warps ? sm[lane] : -INFINITY;
+            s = lane < warps ? ss[lane] : 0.0f;
+            for (int o = 16; o > 0; o >>= 1) {
+                float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+                merge(m, s, m2, s2);
+            }
+            if (lane == 0) {
+                float pm = first ? -INFINITY : row_max[r], ps = first ? 0.0f : row_sum[r];
+                merge(pm, ps, m, s);
+                row_max[r] = pm;
+                row_sum[r] = ps;
+                int64_t y = int64_t(targets[r]) - v0;
+                if (first) row_target[r] = 0.0f;
+                if (y >= 0 && y < cols) row_target[r] = l[y];
+            }
+        }
+        __syncthreads();  // sm / ss are reused by the next row
+    }
+}
+
+__global__ void finalize_kernel(const float* __restrict__ state, const int32_t* __restrict__ rows, int64_t n,
+                                float* __restrict__ lse, float* __restrict__ loss) {
+    for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < n; c += int64_t(gridDim.x) * blockDim.x) {
+        float l = state[c] + logf(state[n + c]);
+        int64_t t = rows[c];
+        lse[t] = l;
+        loss[t] = l - state[2 * n + c];
+    }
+}
+
+__global__ void __launch_bounds__(kThreads) chunk_backward_kernel(const float* __restrict__ logits, int64_t ld,
+                                                                  const int32_t* __restrict__ targets,
+                                                                  const int32_t* __restrict__ rows,
+                                                                  const float* __restrict__ lse, int64_t n, int64_t cols,
+                                                                  int64_t v0, float scale, uint16_t* __restrict__ g,
+                                                                  int64_t g_ld) {
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        float l = lse[rows[r]];
+        int64_t y = int64_t(targets[r]) - v0;
+        for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < cols; j += int64_t(gridDim.x) * blockDim.x) {
+            float p = expf(logits[r * ld + j] - l) * scale;
+            if (j == y) p -= scale;
+            st(g, r * g_ld + j, p);
+        }
+    }
+}
+
+// Block-wide merge of per-thread (m, s) pairs; every thread gets the result.
+__device__ __forceinline__ void block_merge(float& m, float& s) {
+    __shared__ float sm[32], ss[32];
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+        merge(m, s, m2, s2);
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    __syncthreads();  // sm / ss may still be read by a previous call
+    if (lane == 0) {
+        sm[warp] = m;
+        ss[warp] = s;
+    }
+    __syncthreads();
+    m = lane < warps ? sm[lane] : -INFINITY;
+    s = lane < warps ? ss[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) {
+        float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
+        merge(m, s, m2, s2);
+    }
+}
+
+// One block per row over the whole vocabulary: pass 1 the online (m, s), pass 2 (when g) the
+// gradient row. The row (V · 4 bytes) is read twice; the second read mostly hits L2.
+__global__ void __launch_bounds__(kThreads) rows_fwd_bwd_kernel(const float* __restrict__ logits, int64_t ld,
+                                                                const int32_t* __restrict__ targets,
+                                                                const int32_t* __restrict__ rows, int64_t n, int64_t vocab,
+                                                                float scale, uint16_t* __restrict__ g, int64_t g_ld,
+                                                                float* __restrict__ lse, float* __restrict__ loss) {
+    for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
+        const float* l = logits + r * ld;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
+            float v = l[j];
+            if (v > m) {
+                s = s * expf(m - v) + 1.0f;
+                m = v;
+            } else {
+                s += expf(v - m);
+            }
+        }
+        block_merge(m, s);
+        const float row_lse = m + logf(s);
+        const int64_t y = targets[r];
+        if (threadIdx.x == 0) {
+            lse[rows[r]] = row_lse;
+            loss[rows[r]] = row_lse - l[y];
+        }
+        if (g != nullptr) {
+            for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
+                float p = expf(l[j] - row_lse) * scale;
+                if (j == y) p -= scale;
+                st(g, r * g_ld + j, p);
+            }
+        }
+    }
+}
+
+template <typename Src>
+__global__ void __launch_bounds__(kThreads) gather_kernel(const Src* __restrict__ src, int64_t src_ld,
+                                                          const int32_t* __restrict__ rows, int64_t n, int64_t cols,
+                                                          uint16_t* __restrict__ dst) {
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t t = rows[r];
+        for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < cols; j += int64_t(gridDim.x) * blockDim.x) {
+            st(dst, r * cols + j, ld(src, t * src_ld + j));
+        }
+    }
+}
+
+template <typename Dst>
+__global__ void __launch_bounds__(kThreads) scatter_kernel(const float* __restrict__ src, int64_t n, int64_t cols,
+                                                           const int32_t* __restrict__ rows, Dst* __restrict__ dst,
+                                                           int64_t dst_ld, bool accumulate) {
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const int64_t t = rows[r];
+        for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < cols; j += int64_t(gridDim.x) * blockDim.x) {
+            float v = src[r * cols + j];
+            if (accumulate) v += ld(dst, t * dst_ld + j);
+            st(dst, t * dst_ld + j, v);
+        }
+    }
+}
+
+dim3 grid2d(int64_t rows, int64_t cols) {
+    int64_t x = (cols + kThreads - 1) / kThreads;
+    return dim3(static_cast<unsigned>(x < 1 ? 1 : x), static_cast<unsigned>(rows < kMaxBlocks ? rows : kMaxBlocks));
+}
+
+}  // namespace
+
+cudaError_t ce_gather_rows(const void* src, bool src_bf16, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
+                           uint16_t* dst, cudaStream_t stream) {
+    if (n <= 0 || cols <= 0) return cudaSuccess;
+    if (src_bf16) {
+        gather_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(static_cast<const uint16_t*>(src), ld, rows, n, cols, dst);
+    } else {
+        gather_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(static_cast<const float*>(src), ld, rows, n, cols, dst);
+    }
+    return cudaGetLastError();
+}
+
+cudaError_t ce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols, int64_t v0,
+                             bool first, float* state, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
+    chunk_forward_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, n, cols, v0, first, state);
+    return cudaGetLastError();
+}
+
+cudaError_t ce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    finalize_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(state, rows, n, lse, loss);
+    return cudaGetLastError();
+}
+
+cudaError_t ce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+                              const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
+                              int64_t g_ld, cudaStream_t stream) {
+    if (n <= 0 || cols <= 0) return cudaSuccess;
+    chunk_backward_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(logits, ld, targets, rows, lse, n, cols, v0, loss_scale,
+                                                                    g, g_ld);
+    return cudaGetLastError();
+}
+
+cudaError_t ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
+                                     int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse, float* loss,
+                                     cudaStream_t stream) {
+    if (n <= 0) return cudaSuccess;
+    unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
+    rows_fwd_bwd_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, rows, n, vocab, loss_scale, g, g_ld, lse, loss);
+    return cudaGetLastError();
+}
+
+cudaError_t ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, bool dst_bf16,
+                            int64_t ld, bool accumulate, cudaStream_t stream) {
+    if (n <= 0 || cols <= 0) return cudaSuccess;
+    if (dst_bf16) {
+        scatter_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(src, n, cols, rows, static_cast<uint16_t*>(dst), ld,
+                                                                 accumulate);
+    } else {
+        scatter_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(src, n, cols, rows, static_cast<float*>(dst), ld,
+                                                                 accumulate);
+    }
+    return cudaGetLastError();
+}
+
+}  // namespace jlora
