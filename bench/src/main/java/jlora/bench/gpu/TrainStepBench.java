@@ -30,7 +30,7 @@ import jlora.tensor.Tensor;
  * chunked CE + backward; the AdamW update on the device is a few kernels over the LoRA masters
  * and is left out) of a Qwen2.5-1.5B-shaped model with {@value #LAYERS} of its 28 decoder layers
  * and random bf16 weights, at {@value #TOKENS} tokens (one document), on the CUDA backend:
- * LoRA on bf16, QLoRA (NF4 + double quant), and QLoRA with the fused LoRA kernel. Wall time per
+ * LoRA on bf16, QLoRA (NF4 + double quant), and QLoRA with the fused LoRA and LM-head cross-entropy kernels. Wall time per
  * step (wall clock up to a device synchronize), tokens/s, the model FLOPs rate with 8·N·T per step
  * (forward, recompute, input-gradient backward: no base-weight gradients) over the linear layers'
  * N, and the peak device memory jlora's allocator saw.
@@ -82,7 +82,7 @@ final class TrainStepBench implements GpuBenchmark {
         out.println("| variant | ms / step | tokens/s | model TFLOP/s (8·N·T) | peak device memory |");
         out.println("|---|---:|---:|---:|---:|");
         try {
-            for (String variant : new String[] {"LoRA bf16", "QLoRA nf4", "QLoRA nf4, fused LoRA kernel"}) {
+            for (String variant : new String[] {"LoRA bf16", "QLoRA nf4", "QLoRA nf4, fused LoRA + LM-head CE kernels"}) {
                 boolean nf4 = variant.startsWith("QLoRA"), fused = variant.contains("fused");
                 LoraConfig lora = LoraConfig.builder().r(16).loraAlpha(32).loraDropout(0.05).targetModules("all-linear")
                         .seed(1).build();

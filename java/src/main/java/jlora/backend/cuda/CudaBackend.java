@@ -45,8 +45,11 @@ import jlora.tensor.Tensor;
 public final class CudaBackend implements Backend, AutoCloseable {
     /** {@code -Djlora.cuda.attention=plain} forces the fp32 attention for every head size. */
     static final String ATTENTION_PROPERTY = "jlora.cuda.attention";
-    /** {@code -Djlora.cuda.lora=fused} runs bf16 / NF4 LoRA linears on {@link LoraLinearKernels} (cuBLASLt path only). */
-    static final String LORA_PROPERTY = "jlora.cuda.lora";
+    /**
+     * {@code -Djlora.cuda.fused=true} runs bf16 / NF4 LoRA linears on {@link LoraLinearKernels} and a
+     * bf16 LM head's cross-entropy on {@link CrossEntropyKernels} (cuBLASLt path only).
+     */
+    static final String FUSED_PROPERTY = "jlora.cuda.fused";
     /** {@code -Djlora.cuda.gemm=simt} uses the plain fp32 GEMM instead of cuBLASLt. */
     static final String GEMM_PROPERTY = "jlora.cuda.gemm";
 
@@ -61,6 +64,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaStream stream;
     private final DevicePool pool;
     private final LoraLinearKernels fused;
+    private final CrossEntropyKernels fusedCe;
+    private Tensor targetsKey;
+    private int[] targetsHost;
     private final Map<Object, LoraLinearKernels.FoldedWeight> folded = new IdentityHashMap<>();
     private final Map<List<Integer>, LoraLinearKernels.FoldedWeight> nf4Folded = new java.util.HashMap<>();
     private final TensorOpsKernels ops;
@@ -95,7 +101,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private record Packing(SequencePacking host, long cuSeqlens, long docStart, long docEnd) {}
 
     private CudaBackend(CudaApi api, int deviceIndex, GemmPath path) {
-        this(api, deviceIndex, path, "fused".equals(System.getProperty(LORA_PROPERTY)));
+        this(api, deviceIndex, path, Boolean.getBoolean(FUSED_PROPERTY));
     }
 
     private CudaBackend(CudaApi api, int deviceIndex, GemmPath path, boolean fusedLora) {
@@ -110,9 +116,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
             this.pool = new DevicePool(api, deviceIndex);
             pool.setReleaseThreshold(Long.MAX_VALUE); // a step needs the same scratch sizes again
             this.fused = new LoraLinearKernels(api, cublas, pool);
+            this.fusedCe = new CrossEntropyKernels(api, cublas, pool);
         } else {
             this.pool = null;
             this.fused = null;
+            this.fusedCe = null;
         }
         this.ops = new TensorOpsKernels(api);
         this.ce = new CeChunkKernels(api);
@@ -147,7 +155,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return new CudaBackend(CudaApi.require(), index, path);
     }
 
-    /** With {@code fusedLora}, bf16 / NF4 LoRA linears run on the fused kernel (needs the cuBLASLt path). */
+    /**
+     * With {@code fusedLora}, bf16 / NF4 LoRA linears run on the fused LoRA kernel and a bf16 LM
+     * head's cross-entropy on the fused LM-head kernel (both need the cuBLASLt path).
+     */
     public static CudaBackend open(int index, GemmPath path, boolean fusedLora) {
         return new CudaBackend(CudaApi.require(), index, path, fusedLora);
     }
@@ -841,9 +852,36 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (dBias != null) ops.columnSumsAdd(ga, t, n, act(dBias, "dBias"));
     }
 
+    /** The targets on the host (the fused LM-head kernel selects counted rows there); read back once per tensor. */
+    private int[] hostTargets(Tensor targets) {
+        if (targets != targetsKey) {
+            try (Arena a = Arena.ofConfined()) {
+                Tensor host = Tensor.allocate(DType.I32, targets.shape(), a);
+                copy(targets, host);
+                targetsHost = host.data().toArray(ValueLayout.JAVA_INT);
+            }
+            targetsKey = targets;
+        }
+        return targetsHost;
+    }
+
+    /** The fused LM-head cross-entropy takes a dense bf16 head; null otherwise. */
+    private DeviceMatrix fusedHead(LinearWeight lmHead) {
+        if (fusedCe == null || !(lmHead instanceof DenseWeight dw) || dw.tensor().dtype() != DType.BF16) return null;
+        Tensor d = param(dw.tensor());
+        return DeviceMatrix.of(buf(d), DType.BF16, lmHead.outFeatures(), lmHead.inFeatures());
+    }
+
     @Override
     public LossSum crossEntropy(Tensor hidden, LinearWeight lmHead, Tensor targets, int vocabChunk, Tensor lse) {
         if (vocabChunk <= 0) throw new IllegalArgumentException("vocabChunk must be positive, got " + vocabChunk);
+        DeviceMatrix head = fusedHead(lmHead);
+        if (head != null) {
+            int t = rows(hidden, lmHead.inFeatures(), "hidden");
+            for (Tensor x : new Tensor[] {hidden, lse, targets}) act(x, "cross-entropy operand");
+            return fusedCe.forward(stream, DeviceMatrix.of(buf(hidden), DType.F32, t, lmHead.inFeatures()), head,
+                    hostTargets(targets), Math.min(vocabChunk, lmHead.outFeatures()), buf(lse));
+        }
         int dim = lmHead.inFeatures(), vocab = lmHead.outFeatures(), chunk = Math.min(vocabChunk, vocab);
         int t = rows(hidden, dim, "hidden");
         long ha = act(hidden, "hidden"), ta = act(targets, "targets"), la = act(lse, "lse");
@@ -878,6 +916,15 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public void crossEntropyBackward(Tensor hidden, LinearWeight lmHead, Tensor targets, Tensor lse, float lossScale,
                                      int vocabChunk, Tensor dHidden, Tensor dLmHead) {
         if (vocabChunk <= 0) throw new IllegalArgumentException("vocabChunk must be positive, got " + vocabChunk);
+        DeviceMatrix head = fusedHead(lmHead);
+        if (head != null) {
+            int t = rows(hidden, lmHead.inFeatures(), "hidden"), d = lmHead.inFeatures();
+            for (Tensor x : new Tensor[] {hidden, lse, dHidden, targets}) act(x, "cross-entropy operand");
+            fusedCe.backward(stream, DeviceMatrix.of(buf(hidden), DType.F32, t, d), head, hostTargets(targets), buf(lse),
+                    lossScale, Math.min(vocabChunk, lmHead.outFeatures()), DeviceMatrix.of(buf(dHidden), DType.F32, t, d),
+                    false, dLmHead == null ? null : buf(dLmHead));
+            return;
+        }
         int dim = lmHead.inFeatures(), vocab = lmHead.outFeatures(), chunk = Math.min(vocabChunk, vocab);
         int t = rows(hidden, dim, "hidden");
         long ha = act(hidden, "hidden"), ta = act(targets, "targets"), la = act(lse, "lse"), dha = act(dHidden, "dHidden");

@@ -3,9 +3,9 @@ package jlora.backend.cuda;
 import org.junit.jupiter.api.Tag;
 
 /**
- * {@link CudaBackendTest} with bf16 / NF4 LoRA linears on the fused kernel ({@link LoraLinearKernels}:
- * the LoRA product folded into the cuBLASLt base GEMM); bf16 bounds for those layers, the others
- * as in the parent.
+ * {@link CudaBackendTest} with the fused kernels: bf16 / NF4 LoRA linears on {@link LoraLinearKernels}
+ * (the LoRA product folded into the cuBLASLt base GEMM) and the bf16 LM head's cross-entropy on
+ * {@link CrossEntropyKernels}; bf16 bounds for those, the other ops as in the parent.
  */
 @Tag("gpu")
 class CudaBackendFusedLoraTest extends CudaBackendTest {
