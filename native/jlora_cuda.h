@@ -91,6 +91,7 @@ JL_API int jl_memcpy_async(void* dst, const void* src, int64_t bytes, void* stre
 JL_API int jl_memcpy_2d_async(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, int64_t width_bytes,
                               int64_t rows, void* stream);
 JL_API int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream);
+JL_API int jl_memset_2d_async(void* dst, int64_t pitch, int32_t byte_value, int64_t width_bytes, int64_t rows, void* stream);
 JL_API int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes);
 JL_API int jl_mem_pool_stats(int32_t device, jl_pool_stats* out);
 JL_API int jl_mem_pool_reset_peaks(int32_t device);
@@ -206,29 +207,29 @@ JL_API int jl_lora_dropout_factor_host(uint64_t seed, uint64_t keep_threshold, f
                                        int64_t n, float* out);
 JL_API int jl_bias_add(void* y, int32_t dtype, int64_t ld, const float* bias, int64_t rows, int64_t cols, void* stream);
 
-// cuda/cross_entropy.cu: the kernels between the vocabulary-chunk GEMMs of the LM head fused
-// with cross-entropy (jlora.backend.cuda.CrossEntropyKernels). Only counted rows take part:
+// cuda/lm_head_ce.cu: the kernels between the vocabulary-chunk GEMMs of the LM head fused
+// with cross-entropy (jlora.backend.cuda.LmHeadCeKernels). Only counted rows take part:
 // rows[c] (i32, n entries) is the token index of counted row c and targets[c] its target.
-// jl_ce_gather_rows: dst (bf16 [n, cols] dense) = src[rows[c], :] (src of src_dtype, row stride ld).
-// jl_ce_chunk_forward: logits f32 [n, cols] (row stride ld) are vocabulary columns [v0, v0 + cols);
+// jl_lmce_gather_rows: dst (bf16 [n, cols] dense) = src[rows[c], :] (src of src_dtype, row stride ld).
+// jl_lmce_chunk_forward: logits f32 [n, cols] (row stride ld) are vocabulary columns [v0, v0 + cols);
 //   state f32 [3n] = running max, running sum, target logit (reset when first != 0).
-// jl_ce_finalize: lse[rows[c]] = max + log(sum), loss[rows[c]] = lse - target logit (f32 [T]).
-// jl_ce_chunk_backward: g (bf16, row stride g_ld) = (exp(logit - lse[rows[c]]) - onehot) · loss_scale.
-// jl_ce_scatter_rows: dst[rows[c], :] (dst_dtype, row stride ld) = src[c, :] (f32 dense), or += when accumulate.
-JL_API int jl_ce_gather_rows(const void* src, int32_t src_dtype, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
+// jl_lmce_finalize: lse[rows[c]] = max + log(sum), loss[rows[c]] = lse - target logit (f32 [T]).
+// jl_lmce_chunk_backward: g (bf16, row stride g_ld) = (exp(logit - lse[rows[c]]) - onehot) · loss_scale.
+// jl_lmce_scatter_rows: dst[rows[c], :] (dst_dtype, row stride ld) = src[c, :] (f32 dense), or += when accumulate.
+JL_API int jl_lmce_gather_rows(const void* src, int32_t src_dtype, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
                              uint16_t* dst, void* stream);
-JL_API int jl_ce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols,
+JL_API int jl_lmce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols,
                                int64_t v0, int32_t first, float* state, void* stream);
-JL_API int jl_ce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, void* stream);
-JL_API int jl_ce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+JL_API int jl_lmce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, void* stream);
+JL_API int jl_lmce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
                                 const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
                                 int64_t g_ld, void* stream);
-// jl_ce_rows_forward_backward: logits f32 [n, vocab] (row stride ld) are whole rows: writes
+// jl_lmce_rows_forward_backward: logits f32 [n, vocab] (row stride ld) are whole rows: writes
 //   lse[rows[c]], loss[rows[c]] and, when g is not null, g (bf16) = (softmax - onehot) · loss_scale.
-JL_API int jl_ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+JL_API int jl_lmce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
                                        int64_t n, int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse,
                                        float* loss, void* stream);
-JL_API int jl_ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, int32_t dst_dtype,
+JL_API int jl_lmce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, int32_t dst_dtype,
                               int64_t ld, int32_t accumulate, void* stream);
 
 #ifdef __cplusplus

@@ -88,6 +88,17 @@ int jl_memset_async(void* dst, int32_t byte_value, int64_t bytes, void* stream) 
     return JL_OK;
 }
 
+int jl_memset_2d_async(void* dst, int64_t pitch, int32_t byte_value, int64_t width_bytes, int64_t rows, void* stream) {
+    if (width_bytes < 0 || rows < 0 || pitch < width_bytes) {
+        return fail_argument("jl_memset_2d_async: negative size or a pitch smaller than the row width");
+    }
+    if (width_bytes == 0 || rows == 0) return JL_OK;
+    if (!dst) return fail_argument("jl_memset_2d_async: null pointer");
+    JL_CHECK(cudaMemset2DAsync(dst, static_cast<size_t>(pitch), byte_value, static_cast<size_t>(width_bytes),
+                               static_cast<size_t>(rows), static_cast<cudaStream_t>(stream)));
+    return JL_OK;
+}
+
 int jl_mem_pool_set_release_threshold(int32_t device, uint64_t bytes) {
     cudaMemPool_t pool;
     int rc = default_pool(device, &pool);

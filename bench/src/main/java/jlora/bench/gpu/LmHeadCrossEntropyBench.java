@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import jlora.backend.cuda.CrossEntropyKernels;
+import jlora.backend.cuda.LmHeadCeKernels;
 import jlora.backend.cuda.CudaApi;
 import jlora.backend.cuda.CudaStream;
 import jlora.backend.cuda.DeviceBuffer;
@@ -16,7 +16,7 @@ import jlora.backend.cuda.Gemm;
 import jlora.tensor.DType;
 
 /**
- * The LM head fused with cross-entropy ({@link CrossEntropyKernels}) at Qwen2.5's vocabulary
+ * The LM head fused with cross-entropy ({@link LmHeadCeKernels}) at Qwen2.5's vocabulary
  * (152064), hidden 3584, T = 4096 tokens, bf16 hidden and head, every target counted, the head
  * frozen (dHidden only, bf16), per vocabulary chunk size. Peak memory is the pool's used peak over
  * the call: scratch plus the outputs (lse, dHidden), inputs excluded, as bench/peers/
@@ -42,7 +42,7 @@ final class LmHeadCrossEntropyBench implements GpuBenchmark {
         StringBuilder tsv = new StringBuilder("chunk\tfwd_ms\tfwd_bwd_ms\tpeak_fwd_bytes\tpeak_fwd_bwd_bytes\n");
         try (CudaStream s = CudaStream.create(api); Gemm gemm = new Gemm(api);
                 DeviceBuffer h = CudaTimer.randomBf16(api, (long) T * D, 1, r); DeviceBuffer w = CudaTimer.randomBf16(api, (long) V * D, 0.02, r)) {
-            CrossEntropyKernels ce = new CrossEntropyKernels(api, gemm, pool);
+            LmHeadCeKernels ce = new LmHeadCeKernels(api, gemm, pool);
             double peak = GemmBench.peakTflops(api, gemm, s);
             DeviceMatrix hm = DeviceMatrix.of(h, DType.BF16, T, D), wm = DeviceMatrix.of(w, DType.BF16, V, D);
             double flops = 2.0 * T * V * D;
@@ -51,7 +51,7 @@ final class LmHeadCrossEntropyBench implements GpuBenchmark {
                     + " full bf16 logits would be %.0f MiB%n%n", T, D, V, CudaTimer.TIMED, CudaTimer.WARMUP, peak, 2.0 * T * V / 1048576);
             out.println("| chunk | fwd ms | fwd TFLOP/s | fwd+bwd ms | fwd+bwd TFLOP/s | vs peak | peak mem fwd | peak mem fwd+bwd |");
             out.println("|---:|---:|---:|---:|---:|---:|---:|---:|");
-            for (int chunk : new int[] {4096, CrossEntropyKernels.DEFAULT_CHUNK, 16384, 32768}) {
+            for (int chunk : new int[] {4096, LmHeadCeKernels.DEFAULT_CHUNK, 16384, 32768}) {
                 s.synchronize();
                 pool.resetPeaks();
                 long base = pool.stats().used();
@@ -83,7 +83,7 @@ final class LmHeadCrossEntropyBench implements GpuBenchmark {
             out.println();
             out.println("| row block | fwd+bwd ms | fwd+bwd TFLOP/s | vs peak | peak mem |");
             out.println("|---:|---:|---:|---:|---:|");
-            for (int rb : new int[] {256, CrossEntropyKernels.DEFAULT_ROW_BLOCK, 1024}) {
+            for (int rb : new int[] {256, LmHeadCeKernels.DEFAULT_ROW_BLOCK, 1024}) {
                 s.synchronize();
                 pool.resetPeaks();
                 long base = pool.stats().used();

@@ -58,6 +58,14 @@ final class LoraLinearBench implements GpuBenchmark {
                 for (boolean nf4 : new boolean[] {false, true}) run(api, s, gemm, lora, pool, out, r, names[i], shapes[i][0], shapes[i][1], nf4, peak);
             }
             out.println();
+            out.println("groups of modules sharing x as one op (LoraLinearKernels.Part), bf16 base, fwd+bwd, r = 64 each; base = one"
+                    + " GEMM pair over the stacked W (fused QKV / gate-up), and the modules' separate base GEMM pairs:");
+            out.println();
+            out.println("| group (out × in) | base stacked ms | base separate ms | fused group ms | vs stacked | vs separate | fused TFLOP/s |");
+            out.println("|---|---:|---:|---:|---:|---:|---:|");
+            group(api, s, gemm, lora, out, r, "q+k+v", new int[] {GemmBench.HIDDEN, GemmBench.KV, GemmBench.KV}, GemmBench.HIDDEN, peak);
+            group(api, s, gemm, lora, out, r, "gate+up", new int[] {GemmBench.INTER, GemmBench.INTER}, GemmBench.HIDDEN, peak);
+            out.println();
             out.println(pool.stats().toString());
         }
     }
@@ -109,6 +117,78 @@ final class LoraLinearBench implements GpuBenchmark {
             double bb = CudaTimer.medianMs(api, s, () -> { baseFwd.run(); baseBwd.run(); });
             double fb = CudaTimer.medianMs(api, s, () -> { fusedFwd.run(); fusedBwd.run(); });
             row(out, name, outF, inF, base, "fwd+bwd", bb, fb, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+            if (!nf4 && outF == GemmBench.INTER) {
+                // F32 activations (x, y, dy, dx in fp32, as a backend that keeps fp32 activations calls it): the
+                // fused op then casts x and dy to bf16 itself; the base row stays the bf16 GEMM pair.
+                try (DeviceBuffer x32 = CudaTimer.randomF32(api, (long) T * inF, 1, r); DeviceBuffer g32 = CudaTimer.randomF32(api, (long) T * outF, 1, r);
+                        DeviceBuffer y32 = new DeviceBuffer(api, 4L * T * outF); DeviceBuffer dx32 = new DeviceBuffer(api, 4L * T * inF)) {
+                    DeviceMatrix xm32 = DeviceMatrix.of(x32, DType.F32, T, inF), ym32 = DeviceMatrix.of(y32, DType.F32, T, outF);
+                    DeviceMatrix gm32 = DeviceMatrix.of(g32, DType.F32, T, outF), dxm32 = DeviceMatrix.of(dx32, DType.F32, T, inF);
+                    double f32 = CudaTimer.medianMs(api, s, () -> {
+                        lora.forward(s, f, ad, null, Dropout.NONE, xm32, ym32, xa);
+                        lora.backward(s, f, ad, Dropout.NONE, gm32, xm32, xa, dxm32, dA, dB, null);
+                    });
+                    row(out, name, outF, inF, "bf16, f32 act.", "fwd+bwd", bb, f32, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+                    Dropout drop = new Dropout(0.05f, 7);
+                    double dr = CudaTimer.medianMs(api, s, () -> {
+                        lora.forward(s, f, ad, null, drop, xm, ym, xa);
+                        lora.backward(s, f, ad, drop, gm, xm, xa, dxm, dA, dB, null);
+                    });
+                    row(out, name, outF, inF, "bf16, dropout 0.05", "fwd+bwd", bb, dr, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
+                }
+            }
+        }
+    }
+
+    private static void group(CudaApi api, CudaStream s, Gemm gemm, LoraLinearKernels lora, PrintStream out, SplittableRandom r,
+            String name, int[] outs, int inF, double peak) {
+        int outSum = 0;
+        for (int o : outs) outSum += o;
+        int rSum = R * outs.length, total = outSum;
+        java.util.List<DeviceBuffer> owned = new java.util.ArrayList<>();
+        try (DeviceBuffer x = CudaTimer.randomBf16(api, (long) T * (inF + rSum), 1, r);
+                DeviceBuffer w = CudaTimer.randomBf16(api, (long) outSum * inF, 0.02, r);
+                DeviceBuffer g = CudaTimer.randomBf16(api, (long) T * (outSum + rSum), 1, r);
+                DeviceBuffer y = new DeviceBuffer(api, 2L * T * outSum); DeviceBuffer dx = new DeviceBuffer(api, 2L * T * inF);
+                DeviceBuffer xa = new DeviceBuffer(api, 4L * T * rSum);
+                LoraLinearKernels.FoldedWeight f = LoraLinearKernels.FoldedWeight.allocate(api, outSum, inF, rSum)) {
+            lora.loadBase(s, DeviceMatrix.of(w, DType.BF16, outSum, inF), f);
+            java.util.List<LoraLinearKernels.Part> parts = new java.util.ArrayList<>();
+            java.util.List<DeviceBuffer> dAs = new java.util.ArrayList<>(), dBs = new java.util.ArrayList<>();
+            for (int o : outs) {
+                DeviceBuffer a = CudaTimer.randomF32(api, (long) R * inF, 0.02, r), b = CudaTimer.randomF32(api, (long) o * R, 0.02, r);
+                DeviceBuffer dA = new DeviceBuffer(api, 4L * R * inF), dB = new DeviceBuffer(api, 4L * o * R);
+                dA.fill(0);
+                dB.fill(0);
+                owned.addAll(java.util.List.of(a, b, dA, dB));
+                parts.add(new LoraLinearKernels.Part(o, new LoraLinearKernels.Adapter(a, b, R, 2f), Dropout.NONE));
+                dAs.add(dA);
+                dBs.add(dB);
+            }
+            DeviceMatrix xd = new DeviceMatrix(x, 0, DType.BF16, T, inF, inF + rSum), xm = xd;
+            DeviceMatrix wm = DeviceMatrix.of(w, DType.BF16, outSum, inF), ym = DeviceMatrix.of(y, DType.BF16, T, outSum);
+            DeviceMatrix gm = new DeviceMatrix(g, 0, DType.BF16, T, outSum, outSum + rSum), dxm = DeviceMatrix.of(dx, DType.BF16, T, inF);
+            double stacked = CudaTimer.medianMs(api, s, () -> {
+                gemm.gemm(s, xd, false, wm, true, ym, 1f, 0f);
+                gemm.gemm(s, gm, false, wm, false, dxm, 1f, 0f);
+            });
+            double separate = CudaTimer.medianMs(api, s, () -> {
+                int o0 = 0;
+                for (int o : outs) {
+                    gemm.gemm(s, xd, false, wm.rows(o0, o), true, ym.columns(o0, o), 1f, 0f);
+                    gemm.gemm(s, gm.columns(o0, o), false, wm.rows(o0, o), false, dxm, 1f, o0 == 0 ? 0f : 1f);
+                    o0 += o;
+                }
+            });
+            double fused = CudaTimer.medianMs(api, s, () -> {
+                lora.forward(s, f, parts, null, xm, ym, xa);
+                lora.backward(s, f, parts, gm, xm, xa, dxm, dAs, dBs, null);
+            });
+            double flops = 4.0 * T * inF * total + 3 * 2.0 * T * rSum * (inF + total);
+            out.printf(Locale.ROOT, "| %s (%d × %d) | %.3f | %.3f | %.3f | %+.1f %% | %+.1f %% | %.1f |%n", name, outSum, inF, stacked, separate,
+                    fused, 100 * (fused / stacked - 1), 100 * (fused / separate - 1), flops / (fused * 1e9));
+        } finally {
+            for (DeviceBuffer b : owned) b.close();
         }
     }
 

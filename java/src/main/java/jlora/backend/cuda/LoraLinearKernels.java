@@ -9,6 +9,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.List;
 import jlora.backend.Dropout;
 import jlora.tensor.DType;
 
@@ -33,6 +35,10 @@ import jlora.tensor.DType;
  * rows [0, out + r) × columns [0, in) for dx. A bf16 base is copied into F once
  * ({@link #loadBase}); an NF4 base is dequantized into F (a scratch shared by layers of one
  * shape) at every call, and A, s·B are re-cast at every call (r·(in + out) elements).
+ *
+ * <p>Groups: modules that read the same x (q/k/v, gate/up) run as one op over a {@link Part}
+ * list: F = [[W_1, s_1·B_1, 0], [W_2, 0, s_2·B_2], [A_1 ; A_2, ·]] (W stacked by rows, s·B
+ * block-diagonal, A stacked), so the whole group is one base GEMM, one xa GEMM and one dx GEMM.
  *
  * <p>Zero-copy inputs: when x is BF16 with ld = in + r, the r columns after it in each row belong
  * to this op and hold xa in bf16, so [x | xa] is x's own buffer; likewise dOut BF16 with ld =
@@ -130,16 +136,23 @@ public final class LoraLinearKernels implements AutoCloseable {
      * exists and no second pass moves it.
      */
     public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f) {
-        dequantizeRows(stream, w, f.buffer, f.out, f.in, f.ld());
+        dequantizeRows(stream, w, f.buffer, 0, f.out, f.in, f.ld());
     }
 
-    /** NF4 {@code [rows, rowLen]} → bf16 rows {@code rowStride} elements apart from byte 0 of {@code out}. */
-    public void dequantizeRows(CudaStream stream, Nf4DequantKernels.Weight w, DeviceBuffer out, int rows, int rowLen, long rowStride) {
+    /** A group's module: its NF4 weight {@code [rows, in]} into F's W rows from {@code rowOffset} (see {@link Part}). */
+    public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f, int rowOffset, int rows) {
+        if (rowOffset < 0 || rows < 0 || rowOffset + rows > f.out) throw new IndexOutOfBoundsException("rows [" + rowOffset + ", +" + rows + ") of " + f.out);
+        dequantizeRows(stream, w, f.buffer, 2L * rowOffset * f.ld(), rows, f.in, f.ld());
+    }
+
+    /** NF4 {@code [rows, rowLen]} → bf16 rows {@code rowStride} elements apart from byte {@code byteOffset} of {@code out}. */
+    public void dequantizeRows(CudaStream stream, Nf4DequantKernels.Weight w, DeviceBuffer out, long byteOffset, int rows, int rowLen,
+            long rowStride) {
         long n = (long) rows * rowLen;
         if (w.numel() != n) throw new IllegalArgumentException("NF4 weight has " + w.numel() + " elements, not " + rows + "×" + rowLen);
         long blocks = Math.ceilDiv(n, (long) w.blocksize());
         MemorySegment packed = w.packed().at(0, Math.ceilDiv(n, 2L));
-        MemorySegment dst = out.at(0, rows == 0 ? 0 : Math.multiplyExact((rows - 1) * rowStride + rowLen, 2L));
+        MemorySegment dst = out.at(byteOffset, rows == 0 ? 0 : Math.multiplyExact((rows - 1) * rowStride + rowLen, 2L));
         boolean dq = w.doubleQuant();
         MemorySegment absmax = dq ? MemorySegment.NULL : w.absmax().at(0, 4 * blocks);
         MemorySegment codes = dq ? w.absmax().at(0, blocks) : MemorySegment.NULL;
@@ -153,11 +166,37 @@ public final class LoraLinearKernels implements AutoCloseable {
                 len, rowStride, dst, st));
     }
 
-    /** Casts A and s·B (fp32 masters) into F; forward and backward call it themselves. */
-    void foldAdapter(CudaStream stream, Adapter ad, FoldedWeight f) {
-        if (ad.rank() != f.r) throw new IllegalArgumentException("adapter rank " + ad.rank() + " != folded rank " + f.r);
-        castRows(stream, DeviceMatrix.of(ad.a(), DType.F32, f.r, f.in), f.a(), 1f, Dropout.NONE);
-        castRows(stream, DeviceMatrix.of(ad.b(), DType.F32, f.out, f.r), f.scaledB(), ad.scale(), Dropout.NONE);
+    /**
+     * One module of a group that shares its input x (q/k/v; gate/up): {@code out} rows of the
+     * concatenated output, its adapter and its own dropout (PEFT gives every module its own mask:
+     * pass distinct seeds). A group's F is allocated with out = Σ out and r = Σ rank; the modules'
+     * rows and ranks stack in list order, so s·B sits block-diagonally in F and one GEMM serves all.
+     */
+    public record Part(int out, Adapter adapter, Dropout dropout) {}
+
+    /** Casts every part's A and s·B (fp32 masters) into F, zeros off the diagonal of the s·B block. */
+    void foldAdapter(CudaStream stream, List<Part> parts, FoldedWeight f) {
+        int outSum = 0, rankSum = 0;
+        for (Part p : parts) {
+            outSum += p.out;
+            rankSum += p.adapter.rank();
+        }
+        if (outSum != f.out || rankSum != f.r) {
+            throw new IllegalArgumentException("parts cover " + outSum + " rows and rank " + rankSum + ", F is " + f.out + " rows, rank " + f.r);
+        }
+        if (parts.size() > 1) {
+            DeviceMatrix sb = f.scaledB();
+            api.streamCalls().memset2dAsync(sb.pointer(), 2 * f.ld(), 0, 2L * f.r, f.out, stream.handle());
+        }
+        int o = 0, q = 0;
+        for (Part p : parts) {
+            int r = p.adapter.rank();
+            castRows(stream, DeviceMatrix.of(p.adapter.a(), DType.F32, r, f.in), f.a().rows(q, r), 1f, Dropout.NONE);
+            castRows(stream, DeviceMatrix.of(p.adapter.b(), DType.F32, p.out, r), f.scaledB().rows(o, p.out).columns(q, r),
+                    p.adapter.scale(), Dropout.NONE);
+            o += p.out;
+            q += r;
+        }
     }
 
     /**
@@ -168,19 +207,39 @@ public final class LoraLinearKernels implements AutoCloseable {
      */
     public void forward(CudaStream s, FoldedWeight f, Adapter ad, DeviceBuffer bias, Dropout dropout, DeviceMatrix x,
             DeviceMatrix out, DeviceBuffer xa) {
+        forward(s, f, List.of(new Part(f.out, ad, dropout)), bias, x, out, xa);
+    }
+
+    /**
+     * The modules of {@code parts} at once over their shared x: out {@code [T, Σ out]} (module i's
+     * columns in list order), bias {@code [Σ out]} or null, xa {@code [T, Σ rank]}. Each module's
+     * output is what {@link #forward(CudaStream, FoldedWeight, Adapter, DeviceBuffer, Dropout,
+     * DeviceMatrix, DeviceMatrix, DeviceBuffer)} gives for it alone.
+     */
+    public void forward(CudaStream s, FoldedWeight f, List<Part> parts, DeviceBuffer bias, DeviceMatrix x, DeviceMatrix out,
+            DeviceBuffer xa) {
         int T = x.rows();
         requireShape("x", x, T, f.in);
         requireShape("out", out, T, f.out);
-        foldAdapter(s, ad, f);
+        foldAdapter(s, parts, f);
         DeviceMatrix xaM = DeviceMatrix.of(xa, DType.F32, T, f.r);
         try (Scratch xcat = concat(s, x, f.in, f.r, Dropout.NONE)) {
             DeviceMatrix left = xcat.matrix();
-            if (dropout.active()) {
-                try (Scratch xd = concatDropped(s, x, f.in, dropout)) {
-                    gemm.gemm(s, xd.matrix(), false, f.a(), true, xaM, 1f, 0f);
-                }
-            } else {
+            if (!anyDropout(parts)) {
                 gemm.gemm(s, left.columns(0, f.in), false, f.a(), true, xaM, 1f, 0f);
+            } else {
+                int q = 0;
+                for (Part p : parts) {
+                    int r = p.adapter.rank();
+                    if (!p.dropout.active()) {
+                        gemm.gemm(s, left.columns(0, f.in), false, f.a().rows(q, r), true, xaM.columns(q, r), 1f, 0f);
+                    } else {
+                        try (Scratch xd = concatDropped(s, x, f.in, p.dropout)) {
+                            gemm.gemm(s, xd.matrix(), false, f.a().rows(q, r), true, xaM.columns(q, r), 1f, 0f);
+                        }
+                    }
+                    q += r;
+                }
             }
             castRows(s, xaM, left.columns(f.in, f.r), 1f, Dropout.NONE);
             if (bias == null) {
@@ -189,6 +248,13 @@ public final class LoraLinearKernels implements AutoCloseable {
                 biasedGemm(s, left, f, bias, out);
             }
         }
+    }
+
+    private static boolean anyDropout(List<Part> parts) {
+        for (Part p : parts) {
+            if (p.dropout.active()) return true;
+        }
+        return false;
     }
 
     /**
@@ -226,37 +292,87 @@ public final class LoraLinearKernels implements AutoCloseable {
      */
     public void backward(CudaStream s, FoldedWeight f, Adapter ad, Dropout dropout, DeviceMatrix dOut, DeviceMatrix x,
             DeviceBuffer xa, DeviceMatrix dx, DeviceBuffer dA, DeviceBuffer dB, DeviceBuffer dBias) {
+        List<DeviceBuffer> dAs = new ArrayList<>(1), dBs = new ArrayList<>(1);
+        dAs.add(dA);
+        dBs.add(dB);
+        backward(s, f, List.of(new Part(f.out, ad, dropout)), dOut, x, xa, dx, dAs, dBs, dBias);
+    }
+
+    /**
+     * The grouped backward: dOut {@code [T, Σ out]}, xa {@code [T, Σ rank]}, dx the sum over the
+     * modules, dAs / dBs one entry per part (an entry may be null: frozen), dBias {@code [Σ out]}.
+     */
+    public void backward(CudaStream s, FoldedWeight f, List<Part> parts, DeviceMatrix dOut, DeviceMatrix x, DeviceBuffer xa,
+            DeviceMatrix dx, List<DeviceBuffer> dAs, List<DeviceBuffer> dBs, DeviceBuffer dBias) {
         int T = x.rows();
         requireShape("x", x, T, f.in);
         requireShape("dOut", dOut, T, f.out);
         requireShape("dx", dx, T, f.in);
-        foldAdapter(s, ad, f);
+        if (dAs.size() != parts.size() || dBs.size() != parts.size()) throw new IllegalArgumentException("one dA and one dB per part");
+        foldAdapter(s, parts, f);
         DeviceMatrix xaM = DeviceMatrix.of(xa, DType.F32, T, f.r);
-        try (Scratch gcat = concat(s, dOut, f.out, f.r, Dropout.NONE); Scratch xcat = concat(s, x, f.in, f.r, dropout)) {
+        boolean dropout = anyDropout(parts);
+        // Without dropout [x | xa] serves dA and dB; with it each module reads its own dropout(x).
+        Dropout shared = parts.size() == 1 ? parts.get(0).dropout : Dropout.NONE;
+        try (Scratch gcat = concat(s, dOut, f.out, f.r, Dropout.NONE); Scratch xcat = concat(s, x, f.in, f.r, shared)) {
             DeviceMatrix g = gcat.matrix().columns(0, f.out), gu = gcat.matrix().columns(f.out, f.r);
-            DeviceMatrix xd = xcat.matrix().columns(0, f.in), xaBf16 = xcat.matrix().columns(f.in, f.r);
+            DeviceMatrix xaBf16 = xcat.matrix().columns(f.in, f.r);
             gemm.gemm(s, g, false, f.scaledB(), false, gu, 1f, 0f);
             castRows(s, xaM, xaBf16, 1f, Dropout.NONE);
-            if (dB != null) gemm.gemm(s, g, true, xaBf16, false, DeviceMatrix.of(dB, DType.F32, f.out, f.r), ad.scale(), 1f);
-            if (dA != null) gemm.gemm(s, gu, true, xd, false, DeviceMatrix.of(dA, DType.F32, f.r, f.in), 1f, 1f);
-            if (!dropout.active()) {
+            int o = 0, q = 0;
+            for (int i = 0; i < parts.size(); i++) {
+                Part p = parts.get(i);
+                int r = p.adapter.rank();
+                DeviceBuffer dB = dBs.get(i), dA = dAs.get(i);
+                if (dB != null) {
+                    gemm.gemm(s, g.columns(o, p.out), true, xaBf16.columns(q, r), false, DeviceMatrix.of(dB, DType.F32, p.out, r),
+                            p.adapter.scale(), 1f);
+                }
+                if (dA != null) {
+                    DeviceMatrix dAm = DeviceMatrix.of(dA, DType.F32, r, f.in);
+                    if (parts.size() == 1 || !p.dropout.active()) {
+                        // xcat holds this module's input: dropout(x) for a single module, x for a group
+                        gemm.gemm(s, gu.columns(q, r), true, xcat.matrix().columns(0, f.in), false, dAm, 1f, 1f);
+                    } else {
+                        try (Scratch xd = concatDropped(s, x, f.in, p.dropout)) {
+                            gemm.gemm(s, gu.columns(q, r), true, xd.matrix(), false, dAm, 1f, 1f);
+                        }
+                    }
+                }
+                o += p.out;
+                q += r;
+            }
+            if (!dropout) {
                 gemm.gemm(s, gcat.matrix(), false, f.baseAndA(), false, dx, 1f, 0f);
             } else {
                 gemm.gemm(s, g, false, f.w(), false, dx, 1f, 0f);
                 try (DeviceBuffer tmp = pool.allocate(4L * T * f.in, s)) {
-                    gemm.gemm(s, gu, false, f.a(), false, DeviceMatrix.of(tmp, DType.F32, T, f.in), 1f, 0f);
-                    MemorySegment d = dx.pointer(), t = tmp.at(0, 4L * T * f.in), st = s.handle();
-                    int dt = ActivationType.code(dx.type());
-                    long ld = dx.ld(), cols = f.in, seed = dropout.seed(), threshold = keepThreshold(dropout);
-                    float keep = keepScale(dropout);
-                    api.run("jl_lora_dropout_add", () -> (int) dropoutAdd.invokeExact(d, dt, ld, t, (long) T, cols, seed,
-                            threshold, keep, st));
+                    DeviceMatrix tm = DeviceMatrix.of(tmp, DType.F32, T, f.in);
+                    q = 0;
+                    for (Part p : parts) {
+                        int r = p.adapter.rank();
+                        if (p.dropout.active()) {
+                            gemm.gemm(s, gu.columns(q, r), false, f.a().rows(q, r), false, tm, 1f, 0f);
+                            dropoutAdd(s, dx, tmp, T, f.in, p.dropout);
+                        } else {
+                            gemm.gemm(s, gu.columns(q, r), false, f.a().rows(q, r), false, dx, 1f, 1f);
+                        }
+                        q += r;
+                    }
                 }
             }
             if (dBias != null) {
                 gemm.gemm(s, onesRow(T), false, g, false, DeviceMatrix.of(dBias, DType.F32, 1, f.out), 1f, 1f);
             }
         }
+    }
+
+    private void dropoutAdd(CudaStream s, DeviceMatrix dx, DeviceBuffer tmp, int T, int in, Dropout dropout) {
+        MemorySegment d = dx.pointer(), t = tmp.at(0, 4L * T * in), st = s.handle();
+        int dt = ActivationType.code(dx.type());
+        long ld = dx.ld(), cols = in, seed = dropout.seed(), threshold = keepThreshold(dropout);
+        float keep = keepScale(dropout);
+        api.run("jl_lora_dropout_add", () -> (int) dropoutAdd.invokeExact(d, dt, ld, t, (long) T, cols, seed, threshold, keep, st));
     }
 
     // --- scratch: [m | room] as bf16 with ld = cols + r, zero-copy when m already is that ---

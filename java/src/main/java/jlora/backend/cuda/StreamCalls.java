@@ -15,7 +15,7 @@ import java.lang.invoke.MethodHandle;
 final class StreamCalls {
     private final CudaApi api;
     private final MethodHandle create, destroy, synchronize, waitEvent, mallocAsync, freeAsync, memcpyAsync, memcpy2dAsync,
-            memsetAsync, setReleaseThreshold, poolStats, resetPeaks, trim;
+            memsetAsync, memset2dAsync, setReleaseThreshold, poolStats, resetPeaks, trim;
 
     StreamCalls(CudaApi api) {
         this.api = api;
@@ -28,6 +28,7 @@ final class StreamCalls {
         memcpyAsync = api.bindStatus("jl_memcpy_async", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
         memcpy2dAsync = api.bindStatus("jl_memcpy_2d_async", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
         memsetAsync = api.bindStatus("jl_memset_async", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS);
+        memset2dAsync = api.bindStatus("jl_memset_2d_async", ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS);
         setReleaseThreshold = api.bindStatus("jl_mem_pool_set_release_threshold", JAVA_INT, JAVA_LONG);
         poolStats = api.bindStatus("jl_mem_pool_stats", JAVA_INT, ADDRESS);
         resetPeaks = api.bindStatus("jl_mem_pool_reset_peaks", JAVA_INT);
@@ -78,6 +79,10 @@ final class StreamCalls {
 
     void memsetAsync(MemorySegment dst, int byteValue, long bytes, MemorySegment stream) {
         api.run("jl_memset_async", () -> (int) memsetAsync.invokeExact(dst, byteValue, bytes, stream));
+    }
+
+    void memset2dAsync(MemorySegment dst, long pitch, int byteValue, long widthBytes, long rows, MemorySegment stream) {
+        api.run("jl_memset_2d_async", () -> (int) memset2dAsync.invokeExact(dst, pitch, byteValue, widthBytes, rows, stream));
     }
 
     void setReleaseThreshold(int device, long bytes) {

@@ -108,12 +108,12 @@ class KernelArgumentsTest {
         assertArgumentError("jl_lora_cast_rows", "ld < cols",
                 () -> (int) cast.invokeExact(p, 0, 10L, p, 9L, 4L, 10L, 1f, 0L, 0L, 1f, NULL));
         api.run("jl_lora_cast_rows", () -> (int) cast.invokeExact(NULL, 1, 10L, NULL, 10L, 0L, 10L, 1f, 0L, 0L, 1f, NULL));
-        MethodHandle fwd = api.bindStatus("jl_ce_chunk_forward", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
+        MethodHandle fwd = api.bindStatus("jl_lmce_chunk_forward", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
                 ADDRESS, ADDRESS);
-        assertArgumentError("jl_ce_chunk_forward", "ld < cols", () -> (int) fwd.invokeExact(p, 8L, p, 4L, 16L, 0L, 1, p, NULL));
-        assertArgumentError("jl_ce_chunk_forward", "null", () -> (int) fwd.invokeExact(p, 16L, NULL, 4L, 16L, 0L, 1, p, NULL));
-        MethodHandle scatter = api.bindStatus("jl_ce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG,
+        assertArgumentError("jl_lmce_chunk_forward", "ld < cols", () -> (int) fwd.invokeExact(p, 8L, p, 4L, 16L, 0L, 1, p, NULL));
+        assertArgumentError("jl_lmce_chunk_forward", "null", () -> (int) fwd.invokeExact(p, 16L, NULL, 4L, 16L, 0L, 1, p, NULL));
+        MethodHandle scatter = api.bindStatus("jl_lmce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG,
                 JAVA_INT, ADDRESS);
-        assertArgumentError("jl_ce_scatter_rows", "dtype must be", () -> (int) scatter.invokeExact(p, 4L, 8L, p, p, 3, 8L, 0, NULL));
+        assertArgumentError("jl_lmce_scatter_rows", "dtype must be", () -> (int) scatter.invokeExact(p, 4L, 8L, p, p, 3, 8L, 0, NULL));
     }
 }

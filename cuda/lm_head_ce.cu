@@ -1,6 +1,6 @@
-// Cross-entropy fused with the LM head in vocabulary chunks (jlora.backend.cuda.CrossEntropyKernels;
+// Cross-entropy fused with the LM head in vocabulary chunks (jlora.backend.cuda.LmHeadCeKernels;
 // the logits GEMMs are cuBLASLt). Must match jlora.backend.cpu.CpuCrossEntropy (forward: lse and
-// the loss sum; backward: dHidden, dLmHead) within bf16 bounds (CrossEntropyKernelsTest).
+// the loss sum; backward: dHidden, dLmHead) within bf16 bounds (LmHeadCeKernelsTest).
 //
 // Only counted rows (target != -100) exist here: the host gathers their indices, so every kernel
 // works on a dense [n, chunk] block. Forward per chunk: each row keeps a running max m and sum s
@@ -9,7 +9,7 @@
 // slice of the columns, then the block merges the pairs (merge(m1, s1, m2, s2): m = max, s =
 // s1·e^(m1 - m) + s2·e^(m2 - m)) in a fixed shuffle order: deterministic. Backward recomputes the
 // chunk's logits and writes G = (softmax - onehot) · loss_scale in bf16 for the two GEMMs.
-#include "cross_entropy.cuh"
+#include "lm_head_ce.cuh"
 #include "elem.cuh"
 #include "launch.cuh"
 
@@ -197,7 +197,7 @@ dim3 grid2d(int64_t rows, int64_t cols) {
 
 }  // namespace
 
-cudaError_t ce_gather_rows(const void* src, bool src_bf16, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
+cudaError_t lmce_gather_rows(const void* src, bool src_bf16, int64_t ld, const int32_t* rows, int64_t n, int64_t cols,
                            uint16_t* dst, cudaStream_t stream) {
     if (n <= 0 || cols <= 0) return cudaSuccess;
     if (src_bf16) {
@@ -208,7 +208,7 @@ cudaError_t ce_gather_rows(const void* src, bool src_bf16, int64_t ld, const int
     return cudaGetLastError();
 }
 
-cudaError_t ce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols, int64_t v0,
+cudaError_t lmce_chunk_forward(const float* logits, int64_t ld, const int32_t* targets, int64_t n, int64_t cols, int64_t v0,
                              bool first, float* state, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
@@ -216,13 +216,13 @@ cudaError_t ce_chunk_forward(const float* logits, int64_t ld, const int32_t* tar
     return cudaGetLastError();
 }
 
-cudaError_t ce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, cudaStream_t stream) {
+cudaError_t lmce_finalize(const float* state, const int32_t* rows, int64_t n, float* lse, float* loss, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     finalize_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(state, rows, n, lse, loss);
     return cudaGetLastError();
 }
 
-cudaError_t ce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
+cudaError_t lmce_chunk_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows,
                               const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
                               int64_t g_ld, cudaStream_t stream) {
     if (n <= 0 || cols <= 0) return cudaSuccess;
@@ -231,7 +231,7 @@ cudaError_t ce_chunk_backward(const float* logits, int64_t ld, const int32_t* ta
     return cudaGetLastError();
 }
 
-cudaError_t ce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
+cudaError_t lmce_rows_forward_backward(const float* logits, int64_t ld, const int32_t* targets, const int32_t* rows, int64_t n,
                                      int64_t vocab, float loss_scale, uint16_t* g, int64_t g_ld, float* lse, float* loss,
                                      cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
@@ -240,7 +240,7 @@ cudaError_t ce_rows_forward_backward(const float* logits, int64_t ld, const int3
     return cudaGetLastError();
 }
 
-cudaError_t ce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, bool dst_bf16,
+cudaError_t lmce_scatter_rows(const float* src, int64_t n, int64_t cols, const int32_t* rows, void* dst, bool dst_bf16,
                             int64_t ld, bool accumulate, cudaStream_t stream) {
     if (n <= 0 || cols <= 0) return cudaSuccess;
     if (dst_bf16) {

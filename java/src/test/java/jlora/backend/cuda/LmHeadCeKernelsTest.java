@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link CrossEntropyKernels} (chunked LM head + cross-entropy: cuBLASLt + cuda/cross_entropy.cu),
+ * {@link LmHeadCeKernels} (chunked LM head + cross-entropy: cuBLASLt + cuda/lm_head_ce.cu),
  * both the chunked forward / backward pair and the fused forward+backward over row blocks, against {@link CpuBackend#crossEntropy} / {@link CpuBackend#crossEntropyBackward} on fresh random
  * inputs: ignored targets (−100) mixed in, all ignored, none ignored with BF16 hidden (the no-gather
  * path), chunks that do and do not divide V, a chunk larger than V, F32 and BF16 dHidden, overwrite
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * dHidden). Outputs start NaN (0xFF) except where the op accumulates.
  */
 @Tag("gpu")
-class CrossEntropyKernelsTest {
+class LmHeadCeKernelsTest {
     private record Case(int T, int D, int V, int chunk, double ignored, DType hidden, DType dHidden, boolean accumulate, boolean head) {}
 
     @Test
@@ -42,12 +42,12 @@ class CrossEntropyKernelsTest {
         };
         DevicePool pool = new DevicePool(api, 0);
         try (CudaStream s = CudaStream.create(api); Gemm gemm = new Gemm(api)) {
-            CrossEntropyKernels k = new CrossEntropyKernels(api, gemm, pool);
+            LmHeadCeKernels k = new LmHeadCeKernels(api, gemm, pool);
             for (Case c : cases) check(api, s, k, seed, r, c);
         }
     }
 
-    private static void check(CudaApi api, CudaStream s, CrossEntropyKernels k, long seed, SplittableRandom r, Case c) {
+    private static void check(CudaApi api, CudaStream s, LmHeadCeKernels k, long seed, SplittableRandom r, Case c) {
         String ctx = "seed=" + seed + " " + c;
         int T = c.T, D = c.D, V = c.V;
         float scale = (float) (1.0 / Math.max(1, T));

@@ -21,14 +21,14 @@ import jlora.tensor.DType;
  * from the host targets (the batch is built on the host), hidden rows are gathered into a dense
  * bf16 block (skipped when hidden is BF16 and every row counts). Forward, per chunk of {@code C}
  * vocabulary rows of the head: logits {@code [n, C]} f32 = hidden · W_cᵀ (cuBLASLt, fp32
- * accumulate), then cuda/cross_entropy.cu folds them into each row's online logsumexp and target
+ * accumulate), then cuda/lm_head_ce.cu folds them into each row's online logsumexp and target
  * logit. Backward, per chunk: the same logits again, G = (softmax − onehot) · lossScale in bf16,
  * dHidden_c += G·W_c (fp32 scratch, first chunk overwrites) and dLmHead[c] += Gᵀ·hidden (fp32).
  * Device memory beyond the inputs: n·C·4 bytes of logits (+ n·C·2 of G backward), n·D·2 (+ n·D·4
  * backward) and 12·n; with the default chunk, T = 4096 and D = 3584 about 290 MiB backward.
  * {@link #forwardBackward} trades memory for one GEMM pass less when lossScale is known upfront.
  */
-public final class CrossEntropyKernels {
+public final class LmHeadCeKernels {
     /** 8192 vocabulary rows per chunk: GEMMs of N = 8192 run at the GEMM's full rate on an H100. */
     public static final int DEFAULT_CHUNK = 8192;
 
@@ -37,19 +37,19 @@ public final class CrossEntropyKernels {
     private final DevicePool pool;
     private final MethodHandle gather, chunkForward, finalizeRows, chunkBackward, scatter, rowsForwardBackward;
 
-    public CrossEntropyKernels(CudaApi api, Gemm gemm, DevicePool pool) {
+    public LmHeadCeKernels(CudaApi api, Gemm gemm, DevicePool pool) {
         this.api = api;
         this.gemm = gemm;
         this.pool = pool;
-        gather = api.bindStatus("jl_ce_gather_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
-        chunkForward = api.bindStatus("jl_ce_chunk_forward", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
+        gather = api.bindStatus("jl_lmce_gather_rows", ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
+        chunkForward = api.bindStatus("jl_lmce_chunk_forward", ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT,
                 ADDRESS, ADDRESS);
-        finalizeRows = api.bindStatus("jl_ce_finalize", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
-        chunkBackward = api.bindStatus("jl_ce_chunk_backward", ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
+        finalizeRows = api.bindStatus("jl_lmce_finalize", ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
+        chunkBackward = api.bindStatus("jl_lmce_chunk_backward", ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
                 JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS);
-        scatter = api.bindStatus("jl_ce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT,
+        scatter = api.bindStatus("jl_lmce_scatter_rows", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT,
                 ADDRESS);
-        rowsForwardBackward = api.bindStatus("jl_ce_rows_forward_backward", ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
+        rowsForwardBackward = api.bindStatus("jl_lmce_rows_forward_backward", ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG,
                 JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
     }
 
@@ -87,7 +87,7 @@ public final class CrossEntropyKernels {
                         gemm.gemm(s, hb, false, lmHead, true, lg, 1f, 0f);
                         MemorySegment lp = lg.pointer(), gp = gm.pointer(), ys = c.targets.at(4L * b0, 4L * n), rows = c.rows.at(4L * b0, 4L * n);
                         long nl = n, vl = V;
-                        api.run("jl_ce_rows_forward_backward", () -> (int) rowsForwardBackward.invokeExact(lp, vl, ys, rows, nl, vl,
+                        api.run("jl_lmce_rows_forward_backward", () -> (int) rowsForwardBackward.invokeExact(lp, vl, ys, rows, nl, vl,
                                 lossScale, gp, vl, lseP, lossP, st));
                         DeviceMatrix dhM = DeviceMatrix.of(dh, DType.F32, n, D);
                         gemm.gemm(s, gm, false, lmHead, false, dhM, 1f, 0f);
@@ -96,7 +96,7 @@ public final class CrossEntropyKernels {
                         int dt = ActivationType.code(dHidden.type());
                         long dld = dHidden.ld(), cols = D;
                         int acc = accumulate ? 1 : 0;
-                        api.run("jl_ce_scatter_rows", () -> (int) scatter.invokeExact(src, nl, cols, rows, dst, dt, dld, acc, st));
+                        api.run("jl_lmce_scatter_rows", () -> (int) scatter.invokeExact(src, nl, cols, rows, dst, dt, dld, acc, st));
                     }
                 }
             }
@@ -165,7 +165,7 @@ public final class CrossEntropyKernels {
         MemorySegment src = hidden.pointer(), rows = c.rows.at(0, 4L * c.n), dst = b.at(0, 2L * c.n * D), st = s.handle();
         int dt = ActivationType.code(hidden.type());
         long ld = hidden.ld(), n = c.n, cols = D;
-        api.run("jl_ce_gather_rows", () -> (int) gather.invokeExact(src, dt, ld, rows, n, cols, dst, st));
+        api.run("jl_lmce_gather_rows", () -> (int) gather.invokeExact(src, dt, ld, rows, n, cols, dst, st));
         return new Rows(DeviceMatrix.of(b, DType.BF16, c.n, D), b);
     }
 
@@ -195,10 +195,10 @@ public final class CrossEntropyKernels {
                         MemorySegment lp = lg.pointer();
                         long ld = chunk, colsL = cols, v0L = v0;
                         int first = v0 == 0 ? 1 : 0;
-                        api.run("jl_ce_chunk_forward", () -> (int) chunkForward.invokeExact(lp, ld, ys, n, colsL, v0L, first, st, stream));
+                        api.run("jl_lmce_chunk_forward", () -> (int) chunkForward.invokeExact(lp, ld, ys, n, colsL, v0L, first, st, stream));
                     }
                     MemorySegment rows = c.rows.at(0, 4L * c.n), lossP = loss.at(0, 4L * T);
-                    api.run("jl_ce_finalize", () -> (int) finalizeRows.invokeExact(st, rows, n, lseP, lossP, stream));
+                    api.run("jl_lmce_finalize", () -> (int) finalizeRows.invokeExact(st, rows, n, lseP, lossP, stream));
                 }
             }
             return sumLoss(s, loss, T, c.n);
@@ -232,7 +232,7 @@ public final class CrossEntropyKernels {
                     gemm.gemm(s, h.matrix(), false, head, true, lg, 1f, 0f);
                     MemorySegment lp = lg.pointer(), gp = gm.pointer();
                     long ld = chunk, colsL = cols, v0L = v0;
-                    api.run("jl_ce_chunk_backward", () -> (int) chunkBackward.invokeExact(lp, ld, ys, rows, lseP, n, colsL, v0L, lossScale,
+                    api.run("jl_lmce_chunk_backward", () -> (int) chunkBackward.invokeExact(lp, ld, ys, rows, lseP, n, colsL, v0L, lossScale,
                             gp, ld, st));
                     gemm.gemm(s, gm, false, head, false, dhM, 1f, v0 == 0 ? 0f : 1f);
                     if (dLmHead != null) {
@@ -245,7 +245,7 @@ public final class CrossEntropyKernels {
                 long dld = dHidden.ld(), cols = D;
                 // Overwrite mode already zeroed every row; counted rows are then written, not added.
                 int acc = accumulate ? 1 : 0;
-                api.run("jl_ce_scatter_rows", () -> (int) scatter.invokeExact(src, n, cols, rows, dst, dt, dld, acc, st));
+                api.run("jl_lmce_scatter_rows", () -> (int) scatter.invokeExact(src, n, cols, rows, dst, dt, dld, acc, st));
             }
         }
     }
