@@ -47,7 +47,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     static final String ATTENTION_PROPERTY = "jlora.cuda.attention";
     /**
      * {@code -Djlora.cuda.fused=true} runs bf16 / NF4 LoRA linears on {@link LoraLinearKernels} and a
-     * bf16 LM head's cross-entropy on {@link CrossEntropyKernels} (cuBLASLt path only).
+     * bf16 LM head's cross-entropy on {@link LmHeadCeKernels} (cuBLASLt path only).
      */
     static final String FUSED_PROPERTY = "jlora.cuda.fused";
     /** {@code -Djlora.cuda.gemm=simt} uses the plain fp32 GEMM instead of cuBLASLt. */
@@ -64,7 +64,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaStream stream;
     private final DevicePool pool;
     private final LoraLinearKernels fused;
-    private final CrossEntropyKernels fusedCe;
+    private final LmHeadCeKernels fusedCe;
     private Tensor targetsKey;
     private int[] targetsHost;
     private final Map<Object, LoraLinearKernels.FoldedWeight> folded = new IdentityHashMap<>();
@@ -116,7 +116,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
             this.pool = new DevicePool(api, deviceIndex);
             pool.setReleaseThreshold(Long.MAX_VALUE); // a step needs the same scratch sizes again
             this.fused = new LoraLinearKernels(api, cublas, pool);
-            this.fusedCe = new CrossEntropyKernels(api, cublas, pool);
+            this.fusedCe = new LmHeadCeKernels(api, cublas, pool);
         } else {
             this.pool = null;
             this.fused = null;
