@@ -751,7 +751,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
             }
             return f;
         }
-        if (w instanceof Nf4Weight nw) {
+        // The fused NF4 → folded-rows dequant writes 8 elements at a time: rows of in and strides of
+        // in + r must be multiples of 8 (every real model's are; a tiny test model's may not be).
+        if (w instanceof Nf4Weight nw && in % 8 == 0 && (in + r) % 8 == 0) {
             LoraLinearKernels.FoldedWeight f = nf4Folded.get(List.of(out, in, r));
             if (f == null) {
                 long fb = 2L * (out + r) * (in + r);

@@ -234,10 +234,12 @@ class CudaBackendTest {
         Tensor outD = poisoned(out), lseD = poisoned(lse), dqD = poisoned(dq), dkD = poisoned(dk), dvD = poisoned(dv);
         gpu.attention(qD, kD, vD, segD, outD, lseD);
         gpu.attentionBackward(dev(g), qD, kD, vD, segD, outD, lseD, dqD, dkD, dvD);
-        // Flash rounds P and dS to bf16 inside its backward (wt-flash's FlashEmulation replays that and
-        // finds dq deviations near 2.5e-2 · RMS on such inputs): the gradients get 3x the forward's bound.
-        double gradTol = tol == BF16_TOL ? 3 * BF16_TOL : tol;
-        check(ctx + " out", out, outD, tol);
+        // Flash takes q/k/v in bf16 and rounds P to bf16 before P·V, and P and dS inside its backward
+        // (wt-flash's FlashEmulation replays exactly that): out deviates up to ~2.5e-2 · RMS on such
+        // inputs (seen on the H100), the gradients about twice that. Bounds: out 4e-2, gradients 6e-2.
+        boolean flash = tol == BF16_TOL;
+        double outTol = flash ? 2 * BF16_TOL : tol, gradTol = flash ? 3 * BF16_TOL : tol;
+        check(ctx + " out", out, outD, outTol);
         check(ctx + " lse", lse, lseD, tol);
         check(ctx + " dq", dq, dqD, gradTol);
         check(ctx + " dk", dk, dkD, gradTol);
