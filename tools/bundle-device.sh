@@ -52,15 +52,25 @@ cp java/target/jlora-all.jar "$out/lib/"
 cp -r java/target/test-classes "$out/test-classes"
 cp -r bench/target/classes "$out/bench-classes"
 cp "$lib" "$out/native/"
+cp -r bench/peers "$out/peers" && rm -rf "$out/peers/__pycache__"
 cp build/native/ptxas.log "$out/native/" 2>/dev/null || true
+
+# Jars stored, not deflated: xz over the whole archive then compresses the classes (the bundle
+# shrinks by about 6 MiB against deflated jars, which xz cannot squeeze further).
+for j in "$out"/lib/*.jar; do
+    x="$out/lib/.x" && rm -rf "$x" && mkdir -p "$x"
+    (cd "$x" && "$JAVA_HOME/bin/jar" -xf "$j")
+    rm "$j" && "$JAVA_HOME/bin/jar" -c -0 -M -f "$j" -C "$x" . && rm -rf "$x"
+done
 
 echo "== jlink"
 cp_all=$(printf '%s:' "$out"/lib/*.jar)
 modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
     -cp "$cp_all" "$out"/lib/*.jar "$out/test-classes" "$out/bench-classes" 2>/dev/null | tail -1)
 [[ "$modules" =~ ^[a-z.,]+$ ]] || { echo "bundle-device: jdeps gave no module list: $modules" >&2; exit 1; }
-# Loaded by name, which jdeps cannot see: the Vector API (--add-modules), Unsafe users.
-modules="$modules,jdk.incubator.vector,jdk.unsupported"
+# Loaded by name or as a service, which jdeps cannot see: the Vector API (--add-modules), Unsafe
+# users, the zip file system (resources read out of the jar: the bundled sample data).
+modules="$modules,jdk.incubator.vector,jdk.unsupported,jdk.zipfs"
 # Uncompressed modules inside (faster start); xz over the whole archive compresses better.
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
     --compress=zip-0 --output "$out/jre" 2> >(grep -v 'incubator modules' >&2)

@@ -35,7 +35,9 @@ step() { echo; echo "== $*"; "$@" || { echo "FAILED ($?): $*"; status=1; }; }
     JLORA_PEFT_FROM_JLORA="${JLORA_PEFT_FROM_JLORA:-$root/.gpu-carry/peft-from-jlora}"
     if [[ -d "$JLORA_PEFT_FROM_JLORA" ]]; then
         for a in "$JLORA_PEFT_FROM_JLORA"/*/; do
-            step python3 tools/golden/peft_adapter.py check "$a" --base "$JLORA_PEFT_FROM_JLORA/../golden-base"
+            base="$a/base"  # an adapter's own base config, else the golden PEFT base's
+            [[ -f "$base/config.json" ]] || base="$JLORA_PEFT_FROM_JLORA/../golden-base"
+            step python3 tools/golden/peft_adapter.py check "$a" --base "$base"
         done
     fi
     m="$work/merged" && rm -rf "$m"

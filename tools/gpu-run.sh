@@ -52,10 +52,13 @@ echo "== GPU benchmarks"
 # Drivers leave rows here for their peers to read in the same run (flash attention).
 export JLORA_BENCH_DIR="$out"
 {
-    timeout "${JLORA_BENCH_TIMEOUT:-420}" "$java" "${jvm[@]}" -cp "$b/bench-classes:$cp_main" jlora.bench.gpu.GpuBenchmarks
+    timeout "${JLORA_BENCH_TIMEOUT:-420}" "$java" "${jvm[@]}" -cp "$b/bench-classes:$cp_main" jlora.bench.gpu.GpuBenchmarks ${JLORA_BENCH_ONLY:-}
     echo "exit: $?"
     if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-        for peer in bench/peers/*.py; do
+        # The bundle carries the peers of the commit it was built from; else this checkout's.
+        peers="$b/peers"
+        [[ -d "$peers" ]] || peers=bench/peers
+        for peer in "$peers"/*.py; do
             [[ "$(basename "$peer")" == numpy_* ]] && continue  # CPU peers, run beside the CPU benchmarks
             echo
             echo "## peer: $(basename "$peer" .py)"

@@ -124,6 +124,14 @@ def check(adapter_dir, base_dir):
             problems.append(f"{k}: PEFT has no parameter {pk}")
         elif not torch.equal(state[pk].to(v.dtype).cpu(), v):
             problems.append(f"{k}: PEFT holds other values")
+    embed = [v for k, v in file_tensors.items() if k.endswith("embed_tokens.weight")]
+    if embed and getattr(cfg, "tie_word_embeddings", False):
+        # ensure_weight_tying: the tied head must compute with the trained table, not the base's
+        head = pm.get_output_embeddings().weight
+        if not torch.equal(head.to(embed[0].dtype).cpu(), embed[0]):
+            problems.append("tied lm_head does not hold the trained embed_tokens (ensure_weight_tying ignored?)")
+        else:
+            print("  tied lm_head holds the trained embed_tokens")
     adapted = {n: m for n, m in pm.base_model.model.named_modules() if hasattr(m, "lora_A") and "default" in m.lora_A}
     for n in adapted:
         if f"base_model.model.{n}.lora_A.weight" not in file_tensors:

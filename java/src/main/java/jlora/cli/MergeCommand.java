@@ -61,8 +61,8 @@ final class MergeCommand implements Callable<Integer> {
             err.println(line);
             err.flush();
         });
-        stdout.println("merged " + r.mergedModules() + " adapted layers" + (r.replacedNorms() > 0 ? " and "
-                + r.replacedNorms() + " trained norms" : "") + " into " + (r.base() == LoraMerge.Base.DEQUANTIZED_NF4
+        stdout.println("merged " + r.mergedModules() + " adapted layers" + (r.replacedModules() > 0 ? " and "
+                + r.replacedModules() + " weights trained in full" : "") + " into " + (r.base() == LoraMerge.Base.DEQUANTIZED_NF4
                 ? "the dequantized NF4 weights" : "the original weights") + " of " + r.weightsFrom());
         stdout.println("wrote " + r.out() + ": " + r.tensors() + " tensors as " + dtype.toLowerCase(Locale.ROOT)
                 + " in " + String.join(", ", r.files()) + "; config.json" + (r.companions().isEmpty() ? ""

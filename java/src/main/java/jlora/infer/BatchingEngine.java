@@ -65,6 +65,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     }
 
     @Override
+    public int contextLength() {
+        return base.contextLength();
+    }
+
+    @Override
     public ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
         int[] prompt = base.encode(request);
         Generator.checkPrompt(prompt, base.model());

@@ -20,4 +20,9 @@ public interface ChatEngine {
 
     /** Prompt length in tokens after the chat template, for limits checked before queueing. */
     int promptTokens(ChatRequest request);
+
+    /** Tokens the model's context holds, prompt and reply together; a prompt must be shorter. */
+    default int contextLength() {
+        return Integer.MAX_VALUE;
+    }
 }

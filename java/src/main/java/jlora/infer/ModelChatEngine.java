@@ -85,6 +85,11 @@ public final class ModelChatEngine implements ChatEngine, AutoCloseable {
     }
 
     @Override
+    public int contextLength() {
+        return model.contextLength();
+    }
+
+    @Override
     public synchronized ChatResult generate(ChatRequest request, Consumer<String> onText, BooleanSupplier cancelled) {
         int[] prompt = encode(request);
         SamplingParams s = sampling(request);

@@ -98,6 +98,14 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
         } catch (UserError e) {
             throw PeftAdapterConfig.inFile(e, configFile);
         }
+        boolean embedding = saved.stream().anyMatch(s -> s.weightName().equals(LoraWeights.EMBED_WEIGHT));
+        if (embedding && model.tieWordEmbeddings() && !config.ensureWeightTying()) {
+            // PEFT then trained the embedding with the original table as the head; jlora has one table.
+            throw new UserError(configFile + ": trains embed_tokens of a model that ties it to lm_head, without"
+                    + " \"ensure_weight_tying\": true, so PEFT kept the original table as the head and jlora (which keeps"
+                    + " the two tied) would compute another model. Retrain with ensure_weight_tying=True (PEFT >= 0.18),"
+                    + " or merge the adapter in PEFT and use the merged model");
+        }
 
         Path weightsFile = dir.resolve(WEIGHTS_FILE);
         if (!Files.exists(weightsFile)) {

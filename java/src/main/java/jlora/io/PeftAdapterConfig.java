@@ -37,8 +37,14 @@ import jlora.nn.TargetModules;
  * @param lora the LoRA hyper-parameters
  * @param baseModelNameOrPath {@code base_model_name_or_path}; null if absent
  * @param revision {@code revision} of the base model; null if absent
+ * @param ensureWeightTying {@code ensure_weight_tying} (PEFT >= 0.18): a trained embed_tokens of a
+ *     tied model also serves as lm_head; without it PEFT unties the two
  */
-public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision) {
+public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision, boolean ensureWeightTying) {
+    public PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, String revision) {
+        this(lora, baseModelNameOrPath, revision, false);
+    }
+
     public static final String FILE_NAME = "adapter_config.json";
     static final long MAX_BYTES = 16L << 20;
 
@@ -52,7 +58,7 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
 
     /**
      * The JSON text for {@code pairs} (the adapted layers, which fix the module names written for
-     * "all-linear": PEFT saves the expanded list) and {@code savedPaths} (module paths of the norms
+     * "all-linear": PEFT saves the expanded list) and {@code savedPaths} (module paths of the modules
      * trained in full).
      */
     public String toJson(List<LoraPair> pairs, List<String> savedPaths) {
@@ -63,6 +69,9 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
         m.put("auto_mapping", f.nullNode());
         m.put("base_model_name_or_path", baseModelNameOrPath == null ? f.nullNode() : f.textNode(baseModelNameOrPath));
         m.put("bias", f.textNode(c.bias()));
+        // PEFT >= 0.18: with a trained embed_tokens, also wrap a tied lm_head so it keeps sharing the
+        // trained table, which is how jlora computes (one table); without it PEFT unties the two.
+        if (savedPaths.contains("model.embed_tokens")) m.put("ensure_weight_tying", f.booleanNode(true));
         if (c.excludeModules() != null) m.put("exclude_modules", targets(c.excludeModules(), pairs));
         m.put("fan_in_fan_out", f.booleanNode(false));
         m.put("inference_mode", f.booleanNode(true));
@@ -184,7 +193,8 @@ public record PeftAdapterConfig(LoraConfig lora, String baseModelNameOrPath, Str
             b.modulesToSave(f.stringOrStringList("modules_to_save"));
             b.rankPattern(f.intMap("rank_pattern"));
             b.alphaPattern(f.numberMap("alpha_pattern"));
-            return new PeftAdapterConfig(b.build(), f.string("base_model_name_or_path", null), f.string("revision", null));
+            return new PeftAdapterConfig(b.build(), f.string("base_model_name_or_path", null), f.string("revision", null),
+                    f.bool("ensure_weight_tying", false));
         } catch (UserError e) {
             throw inFile(e, file);
         }

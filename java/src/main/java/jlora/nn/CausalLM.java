@@ -24,8 +24,10 @@ import jlora.tensor.Tensor;
 
 /**
  * A decoder-only language model (Qwen2, Qwen3, Llama, Mistral: transformers' *ForCausalLM)
- * assembled from a Hugging Face directory, with an optional LoRA adapter whose A/B (and, with
- * trainable norms, RMSNorm weights) are the only trainable tensors. Every numeric step goes
+ * assembled from a Hugging Face directory, with an optional LoRA adapter whose A/B and
+ * modules_to_save (RMSNorm weights, the embedding table, an untied head) are the only trainable
+ * tensors. With tied embeddings the table is one parameter used twice, at the input and as the
+ * head, and its gradient is the sum of both uses. Every numeric step goes
  * through the {@link Backend}; the model never asks which device it runs on.
  *
  * <p>Tokens are one flat row of {@code T}: packed documents follow each other and their
@@ -40,6 +42,8 @@ public final class CausalLM implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final RmsNorm finalNorm;
     private final LinearWeight lmHead;
+    /** The head's table when it is trained (modules_to_save lm_head, or embed_tokens when tied), else null. */
+    private final Tensor trainedHead;
     private final LoraWeights lora;
     private final Map<Tensor, Tensor> grads = new IdentityHashMap<>();
     private final Map<String, Tensor> gradsByName = new LinkedHashMap<>();
@@ -47,7 +51,8 @@ public final class CausalLM implements AutoCloseable {
     private boolean gradientCheckpointing;
 
     private CausalLM(ModelConfig config, Backend backend, Arena arena, SafetensorsDir weights, Embedding embedding,
-                     List<DecoderLayer> layers, RmsNorm finalNorm, LinearWeight lmHead, LoraWeights lora, int vocabChunk) {
+                     List<DecoderLayer> layers, RmsNorm finalNorm, LinearWeight lmHead, Tensor headTable, LoraWeights lora,
+                     int vocabChunk) {
         this.config = config;
         this.backend = backend;
         this.arena = arena;
@@ -67,6 +72,8 @@ public final class CausalLM implements AutoCloseable {
                 gradsByName.put(e.getKey(), g);
             }
         }
+        // One gradient buffer per tensor: a tied table collects its embedding and head gradients in one sum.
+        this.trainedHead = grads.containsKey(headTable) ? headTable : null;
     }
 
     /** Reads {@code dir} (config.json + safetensors) and builds the model on {@code backend}. */
@@ -92,7 +99,10 @@ public final class CausalLM implements AutoCloseable {
             java.util.function.Function<String, RmsNorm> norm = name ->
                     new RmsNorm(saved.containsKey(name) ? saved.get(name) : w.vector(name), eps);
 
-            Tensor table = w.dense("model.embed_tokens.weight");
+            // A trained embedding (modules_to_save) is the fp32 master itself, so updates are live;
+            // a tied head is the same tensor, so both uses of the table see each update.
+            Tensor table = saved.containsKey(LoraWeights.EMBED_WEIGHT) ? saved.get(LoraWeights.EMBED_WEIGHT)
+                    : w.dense(LoraWeights.EMBED_WEIGHT);
             List<DecoderLayer> layers = new ArrayList<>();
             int module = 0;
             for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -115,9 +125,10 @@ public final class CausalLM implements AutoCloseable {
                         norm.apply(p + "post_attention_layernorm.weight"), new Mlp(lin[4], lin[5], lin[6])));
             }
             RmsNorm finalNorm = norm.apply("model.norm.weight");
-            LinearWeight head = c.tieWordEmbeddings() ? new DenseWeight(table) : new DenseWeight(w.dense("lm_head.weight"));
-            return new CausalLM(c, backend, arena, st, new Embedding(table), layers, finalNorm, head, lora,
-                    options.vocabChunk());
+            Tensor headTable = c.tieWordEmbeddings() ? table : saved.containsKey(LoraWeights.LM_HEAD_WEIGHT)
+                    ? saved.get(LoraWeights.LM_HEAD_WEIGHT) : w.dense(LoraWeights.LM_HEAD_WEIGHT);
+            return new CausalLM(c, backend, arena, st, new Embedding(table), layers, finalNorm, new DenseWeight(headTable),
+                    headTable, lora, options.vocabChunk());
         } catch (RuntimeException e) {
             arena.close();
             st.close();
@@ -231,7 +242,7 @@ public final class CausalLM implements AutoCloseable {
                 throw new IllegalArgumentException("label " + y + " outside the vocabulary [0, " + config.vocabSize() + ")");
             }
         }
-        return Ops.crossEntropy(tape, h, lmHead, null, ints(tape, shifted), vocabChunk);
+        return Ops.crossEntropy(tape, h, lmHead, trainedHead, ints(tape, shifted), vocabChunk);
     }
 
     public LossSum loss(int[] ids, int[] positionIds, int[] labels, Tape tape) {

@@ -28,7 +28,8 @@ import jlora.model.ModelConfig;
  * @param layersPattern {@code layers_pattern}: the path segment before the layer index; empty
  *     means any segment (PEFT's rule), so "layers" and empty are the same for these models
  * @param bias {@code bias}: only "none" (biases stay frozen)
- * @param modulesToSave {@code modules_to_save}: modules trained in full and saved; norms only
+ * @param modulesToSave {@code modules_to_save}: modules trained in full and saved: norms, embed_tokens,
+ *     an untied lm_head
  * @param trainableNorms also train every RMSNorm weight (saved as modules_to_save)
  * @param rankPattern {@code rank_pattern}: module-path regex → r, first match in order wins
  * @param alphaPattern {@code alpha_pattern}: module-path regex → alpha, likewise
@@ -179,23 +180,30 @@ public record LoraConfig(
         return out;
     }
 
-    /** The norm weights trained in full: every RMSNorm with trainableNorms, plus modules_to_save. */
+    /**
+     * The modules trained in full: every RMSNorm with trainableNorms, plus what modules_to_save
+     * names (norms, embed_tokens, and lm_head when the model does not tie it to embed_tokens).
+     */
     public List<SavedModule> resolveSaved(ModelConfig model) {
         ModelLayout layout = new ModelLayout(model);
         Set<SavedModule> out = new LinkedHashSet<>();
         for (String name : modulesToSave) {
-            List<SavedModule> hit = layout.norms().stream()
+            List<SavedModule> hit = layout.savable().stream()
                     .filter(m -> TargetModules.Names.matchesName(m.path(), name)).toList();
             if (hit.isEmpty()) {
+                if (layout.tied() && TargetModules.Names.matchesName(layout.lmHeadPath(), name)) {
+                    throw invalid("modules_to_save", "names '" + name + "', but this model ties lm_head to embed_tokens"
+                            + " (tie_word_embeddings): they are one table; name embed_tokens to train it");
+                }
                 boolean other = layout.otherModules().stream().anyMatch(p -> TargetModules.Names.matchesName(p, name));
                 throw invalid("modules_to_save", "names '" + name + "', which "
-                        + (other ? "jlora cannot train in full (only RMSNorm weights: " : "matches no module of this model (RMSNorm weights: ")
-                        + String.join(", ", layout.normNames()) + ")");
+                        + (other ? "jlora cannot train in full (it can: " : "matches no module of this model (modules it can train in full: ")
+                        + String.join(", ", layout.savableNames()) + ")");
             }
             out.addAll(hit);
         }
         if (trainableNorms) out.addAll(layout.norms());
-        return layout.norms().stream().filter(out::contains).toList();
+        return layout.savable().stream().filter(out::contains).toList();
     }
 
     private void checkTargetNames(ModelLayout layout) {
@@ -207,7 +215,8 @@ public record LoraConfig(
             if (TargetModules.Names.matchesName(layout.lmHeadPath(), name)
                     || TargetModules.Names.matchesName("model.embed_tokens", name)) {
                 throw invalid("target_modules", "names '" + name + "'; LoRA on the embedding or the output head is"
-                        + " not supported, adapt the decoder's linear layers (" + String.join(", ", ModelLayout.LINEAR_MODULES) + ")");
+                        + " not supported, adapt the decoder's linear layers (" + String.join(", ", ModelLayout.LINEAR_MODULES)
+                        + ") and train the embedding in full with modules_to_save: [embed_tokens]");
             }
             unknown.add(name);
         }

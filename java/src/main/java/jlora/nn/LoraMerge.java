@@ -38,7 +38,8 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * Folds a LoRA adapter into its base model and writes a plain Hugging Face model directory, as
  * PEFT's {@code merge_and_unload()} + {@code save_pretrained} would: every adapted weight becomes
  * {@code W' = W + scale · B·A} (scale = alpha/r, or alpha/√r with rsLoRA, per module after
- * rank_pattern / alpha_pattern), trained norms (modules_to_save) replace the base's, everything
+ * rank_pattern / alpha_pattern), modules trained in full (modules_to_save: norms, the embedding, an untied head) replace
+ * the base's (a tied checkpoint that stores lm_head.weight gets the trained embedding there too), everything
  * else is copied (float tensors converted to the output dtype, integer ones kept).
  *
  * <p>Numerics: B·A is accumulated in fp64, scaled, rounded once to fp32, added to W in fp32, and
@@ -89,11 +90,11 @@ public final class LoraMerge {
      * @param base the weights the deltas went into
      * @param weightsFrom the directory those weights were read from
      * @param mergedModules linear layers that got a delta
-     * @param replacedNorms norm weights taken from the adapter
+     * @param replacedModules weights trained in full (norms, embedding, head) taken from the adapter
      * @param files weight files written (shards and index), relative to {@code out}
      * @param companions tokenizer / generation files copied
      */
-    public record Result(Path out, Base base, Path weightsFrom, int mergedModules, int replacedNorms, int tensors,
+    public record Result(Path out, Base base, Path weightsFrom, int mergedModules, int replacedModules, int tensors,
                          List<String> files, List<String> companions) {}
 
     public static Result merge(Options o, Consumer<String> log) {
@@ -143,7 +144,7 @@ public final class LoraMerge {
                 Tensor w = plan.quantized().contains(name) ? nf4(src, name).dequantize(scratch) : src.tensor(name);
                 Slot slot = plan.layout().get(name);
                 LoraPair pair = byWeight.get(name);
-                Tensor saved = lora.saved().get(name);
+                Tensor saved = lora.savedWeight(name, config.tieWordEmbeddings());
                 if (pair != null) return merged(w, pair, slot.dtype(), scratch);
                 if (saved != null) return converted(saved, slot.dtype(), scratch);
                 return w.dtype() == slot.dtype() ? w : converted(w, slot.dtype(), scratch);

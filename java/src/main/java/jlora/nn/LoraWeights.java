@@ -17,8 +17,9 @@ import jlora.tensor.DType;
 import jlora.tensor.Tensor;
 
 /**
- * Everything a LoRA run trains: an A/B pair per adapted linear layer and, with trainable norms,
- * fp32 copies of the norm weights. Memory comes from the caller's arena.
+ * Everything a LoRA run trains: an A/B pair per adapted linear layer and fp32 copies of the
+ * modules trained in full (modules_to_save: norms, the embedding, an untied head). Memory comes
+ * from the caller's arena.
  */
 public final class LoraWeights {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -29,7 +30,7 @@ public final class LoraWeights {
     private final SequencedMap<String, LoraPair> byPath;
     private final SequencedMap<String, Tensor> saved;
 
-    /** @param saved modules_to_save weights by Hugging Face name (model.norm.weight ...), F32 */
+    /** @param saved modules_to_save weights by Hugging Face name (model.norm.weight, model.embed_tokens.weight ...), F32 */
     public LoraWeights(LoraConfig config, List<LoraPair> pairs, SequencedMap<String, Tensor> saved) {
         this.config = config;
         this.pairs = List.copyOf(pairs);
@@ -46,8 +47,8 @@ public final class LoraWeights {
 
     /**
      * A fresh adapter as PEFT initialises one (see {@link LoraInit}): A Kaiming-uniform from
-     * (config.seed, module path), B zero; norms copied from {@code baseWeight} (name → tensor of any
-     * float dtype), which may be null when the config trains no norms. Runs on the common pool.
+     * (config.seed, module path), B zero; modules_to_save copied from {@code baseWeight} (name → tensor of
+     * any float dtype), which may be null when the config trains no module in full. Runs on the common pool.
      */
     public static LoraWeights init(LoraConfig config, ModelConfig model, Arena arena, Function<String, Tensor> baseWeight) {
         return init(config, model, arena, baseWeight, ForkJoinPool.commonPool());
@@ -63,7 +64,7 @@ public final class LoraWeights {
         List<LoraTarget> targets = config.resolve(model);
         List<SavedModule> savedModules = config.resolveSaved(model);
         if (!savedModules.isEmpty() && baseWeight == null) {
-            throw new IllegalArgumentException("the config trains norms; pass the base weights to copy them from");
+            throw new IllegalArgumentException("the config trains modules in full; pass the base weights to copy them from");
         }
         LoraPair[] pairs = new LoraPair[targets.size()];
         for (int i = 0; i < pairs.length; i++) {
@@ -127,10 +128,24 @@ public final class LoraWeights {
         return byPath.get(path);
     }
 
-    /** Fully trained norm weights by Hugging Face name; empty without trainable norms. */
+    /** Weights trained in full (modules_to_save) by Hugging Face name; empty without any. */
     public SequencedMap<String, Tensor> saved() {
         return saved;
     }
+
+    /**
+     * The trained replacement of base weight {@code name}, or null: a saved weight of that name,
+     * or, for {@code lm_head.weight} of a model with {@code tied} embeddings, the trained
+     * embedding (one table serves both).
+     */
+    public Tensor savedWeight(String name, boolean tied) {
+        Tensor t = saved.get(name);
+        if (t == null && tied && name.equals(LM_HEAD_WEIGHT)) t = saved.get(EMBED_WEIGHT);
+        return t;
+    }
+
+    /** Hugging Face names of the embedding and output head weights. */
+    public static final String EMBED_WEIGHT = "model.embed_tokens.weight", LM_HEAD_WEIGHT = "lm_head.weight";
 
     public long parameterCount() {
         long n = 0;

@@ -13,17 +13,24 @@ import jlora.tensor.Shape;
  */
 final class ModelLayout {
     static final List<String> LINEAR_MODULES = WeightMap.LINEAR_MODULES;
+    static final String EMBED_TOKENS = "model.embed_tokens";
+    static final String LM_HEAD = "lm_head";
 
     record Linear(int layer, String module, String path, int in, int out) {}
 
     private final List<Linear> linears = new ArrayList<>();
     private final List<SavedModule> norms = new ArrayList<>();
     private final List<String> otherModules = new ArrayList<>();
+    private final SavedModule embedding;
+    private final SavedModule lmHead;
+    private final boolean tied;
 
     ModelLayout(ModelConfig c) {
+        tied = c.tieWordEmbeddings();
+        embedding = new SavedModule(EMBED_TOKENS, Shape.of(c.vocabSize(), c.hiddenSize()));
+        lmHead = tied ? null : new SavedModule(LM_HEAD, Shape.of(c.vocabSize(), c.hiddenSize()));
         int h = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), inter = c.intermediateSize();
         otherModules.add("model");
-        otherModules.add("model.embed_tokens");
         otherModules.add("model.layers");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i;
@@ -46,7 +53,7 @@ final class ModelLayout {
             norms.add(new SavedModule(p + ".post_attention_layernorm", Shape.of(h)));
         }
         norms.add(new SavedModule("model.norm", Shape.of(h)));
-        otherModules.add(lmHeadPath());
+        if (tied) otherModules.add(LM_HEAD);
         otherModules.addAll(linears.stream().map(Linear::path).toList());
     }
 
@@ -59,17 +66,33 @@ final class ModelLayout {
         return norms;
     }
 
-    /** Modules that are neither adaptable linears nor norms (embedding, head, containers). */
+    /** Modules that are neither adaptable linears nor savable (containers, rotary, a tied head). */
     List<String> otherModules() {
         return otherModules;
     }
 
     String lmHeadPath() {
-        return "lm_head";
+        return LM_HEAD;
     }
 
-    /** The modules_to_save names that select the norms, see {@link SavedModule#peftName()}. */
-    List<String> normNames() {
-        return norms.stream().map(SavedModule::peftName).distinct().toList();
+    /**
+     * Every module modules_to_save may name, in checkpoint order: the embedding, the norms, and
+     * an untied output head. A tied head is the embedding's table, so it is not listed apart.
+     */
+    List<SavedModule> savable() {
+        List<SavedModule> out = new ArrayList<>();
+        out.add(embedding);
+        out.addAll(norms);
+        if (lmHead != null) out.add(lmHead);
+        return out;
+    }
+
+    boolean tied() {
+        return tied;
+    }
+
+    /** The modules_to_save names that select the savable modules, see {@link SavedModule#peftName()}. */
+    List<String> savableNames() {
+        return savable().stream().map(SavedModule::peftName).distinct().toList();
     }
 }

@@ -3,10 +3,11 @@ package jlora.nn;
 import jlora.tensor.Shape;
 
 /**
- * A module trained in full beside the adapters and saved with them (PEFT's modules_to_save); jlora
- * allows the RMSNorm weights only, the "trainable norms" option.
+ * A module trained in full beside the adapters and saved with them (PEFT's modules_to_save): the
+ * RMSNorm weights (also the "trainable norms" option), the token embedding, and an untied output
+ * head. With tied embeddings the embedding's table is the head too, so training it trains both.
  *
- * @param path module path, e.g. model.layers.0.input_layernorm or model.norm
+ * @param path module path, e.g. model.layers.0.input_layernorm, model.norm, model.embed_tokens, lm_head
  * @param shape of its weight
  */
 public record SavedModule(String path, Shape shape) {

@@ -65,6 +65,15 @@ final class ApiError extends RuntimeException {
         return new ApiError(500, "server_error", "internal error: " + what, null, null);
     }
 
+    /** How a failure during generation reaches the client: a refused conversation is the client's to fix, anything else is ours. */
+    static ApiError from(RuntimeException e) {
+        return switch (e) {
+            case ApiError a -> a;
+            case jlora.UserError u -> invalid(u.getMessage(), null);
+            default -> internal(e.toString());
+        };
+    }
+
     Map<String, Object> body() {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("message", getMessage());

@@ -51,13 +51,13 @@ public final class ChatServer implements AutoCloseable {
     /** Exchanges being handled, counted until their last byte is written, so shutdown lets the final answer out. */
     private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
 
-    private ChatServer(ServeConfig config, ChatEngine engine) throws IOException {
+    private ChatServer(ServeConfig config, ChatEngine engine, Heartbeat heartbeat) throws IOException {
         this.config = config;
         this.engine = engine;
         this.json = RequestParser.mapper(config.maxBodyBytes());
         this.queue = new RequestQueue(engine, config.maxConcurrent(), config.queueDepth());
         this.completions = new CompletionEndpoint(engine, queue, new RequestParser(json, config),
-                new ResponseShapes(json), json, config);
+                new ResponseShapes(json), json, config, heartbeat);
         this.page = resource("index.html");
         this.apiKeyHash = config.apiKey() == null ? null : sha256(config.apiKey());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 64);
@@ -67,7 +67,12 @@ public final class ChatServer implements AutoCloseable {
 
     /** Binds and starts serving; port 0 picks a free one (see {@link #port()}). */
     public static ChatServer start(ServeConfig config, ChatEngine engine) throws IOException {
-        ChatServer s = new ChatServer(config, engine);
+        return start(config, engine, Heartbeat.DEFAULT);
+    }
+
+    /** With other heartbeat timing for non-streaming replies (tests: none, or from the first millisecond). */
+    static ChatServer start(ServeConfig config, ChatEngine engine, Heartbeat heartbeat) throws IOException {
+        ChatServer s = new ChatServer(config, engine, heartbeat);
         s.http.start();
         return s;
     }

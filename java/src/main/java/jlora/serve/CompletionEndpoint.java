@@ -16,10 +16,13 @@ import jlora.infer.ChatResult;
  * POST /v1/chat/completions and /v1/completions: validate, check the prompt length, take a
  * queue place, generate, answer as one JSON object or as an SSE stream.
  *
- * <p>Client disconnects: a streaming response learns of one from its next failed write (a
- * token, or a ping every second while queued) and cancels its generation. A non-streaming
- * response writes nothing until the end, so its generation runs to max_tokens even if the
- * client left; com.sun.net.httpserver gives no other way to see a closed socket.
+ * <p>Client disconnects: com.sun.net.httpserver does not read a connection while its exchange
+ * is handled and gives no access to the socket, so a hang-up shows only as a failed write. A
+ * streaming response writes a token (or a ping every second while queued) and cancels its
+ * generation when that fails. A non-streaming response that is not ready within
+ * {@link Heartbeat#afterMillis} writes JSON whitespace as a heartbeat through a
+ * {@link HeartbeatResponse} and cancels the same way; every 4xx check happens before that, so
+ * those keep their status.
  */
 final class CompletionEndpoint {
     private static final long PING_MILLIS = 1000;
@@ -30,16 +33,18 @@ final class CompletionEndpoint {
     private final ResponseShapes shapes;
     private final ObjectMapper json;
     private final ServeConfig config;
+    private final Heartbeat heartbeat;
     private volatile boolean cancelAll;
 
     CompletionEndpoint(ChatEngine engine, RequestQueue queue, RequestParser parser, ResponseShapes shapes,
-                       ObjectMapper json, ServeConfig config) {
+                       ObjectMapper json, ServeConfig config, Heartbeat heartbeat) {
         this.engine = engine;
         this.queue = queue;
         this.parser = parser;
         this.shapes = shapes;
         this.json = json;
         this.config = config;
+        this.heartbeat = heartbeat;
     }
 
     /** Shutdown's last step: every running generation stops at its next token. */
@@ -56,6 +61,12 @@ final class CompletionEndpoint {
                 throw ApiError.invalid("the prompt is " + promptTokens + " tokens after the chat template; this server takes at most "
                         + config.maxPromptTokens() + ". Shorten the conversation", text ? "prompt" : "messages", "context_length_exceeded");
             }
+            // The engine would refuse it too, but only once a slot is free: maybe after a heartbeat fixed the status at 200.
+            if (promptTokens >= engine.contextLength()) {
+                throw ApiError.invalid("the prompt is " + promptTokens + " tokens after the chat template; the model's context holds "
+                        + engine.contextLength() + " (prompt and reply together). Shorten the conversation",
+                        text ? "prompt" : "messages", "context_length_exceeded");
+            }
             if (req.stream()) stream(ex, req, ticket);
             else whole(ex, req, ticket);
         } catch (InterruptedException e) {
@@ -65,17 +76,38 @@ final class CompletionEndpoint {
     }
 
     private void whole(HttpExchange ex, ParsedRequest req, RequestQueue.Ticket ticket) throws InterruptedException {
-        BooleanSupplier cancelled = () -> cancelAll;
-        ChatResult r = ticket.generate(req.chat(), s -> { }, cancelled, () -> { });
-        // Only shutdown cancels a non-streaming generation: a cut-off reply is not an answer.
-        if (r == null || r.finishReason().equals("cancelled")) throw ApiError.shuttingDown();
-        long created = System.currentTimeMillis() / 1000;
-        Object out = req.textCompletion()
-                ? shapes.textCompletion(ResponseShapes.newId("cmpl-"), created, engine.modelId(), r.text(),
-                        ResponseShapes.finishReason(r), r)
-                : shapes.chatCompletion(ResponseShapes.newId("chatcmpl-"), created, engine.modelId(), r);
+        HeartbeatResponse response = new HeartbeatResponse(ex, heartbeat);
         try {
-            ChatServer.send(ex, 200, "application/json", json.writeValueAsBytes(out));
+            ChatResult r;
+            try {
+                r = ticket.generate(req.chat(), s -> { }, () -> response.clientGone() || cancelAll, () -> { });
+            } catch (RuntimeException e) {
+                // before any heartbeat: ChatServer answers with the error's own status, as for any request
+                if (!response.stop()) throw e;
+                response.send(200, bytes(ApiError.from(e).body()));
+                return;
+            }
+            if (response.clientGone()) return; // nobody to answer; the generation stopped at its next token
+            if (r == null || r.finishReason().equals("cancelled")) {
+                // only shutdown cancels a generation whose client is still there: a cut-off reply is not an answer
+                ApiError e = ApiError.shuttingDown();
+                response.send(e.status, bytes(e.body()));
+                return;
+            }
+            long created = System.currentTimeMillis() / 1000;
+            Object out = req.textCompletion()
+                    ? shapes.textCompletion(ResponseShapes.newId("cmpl-"), created, engine.modelId(), r.text(),
+                            ResponseShapes.finishReason(r), r)
+                    : shapes.chatCompletion(ResponseShapes.newId("chatcmpl-"), created, engine.modelId(), r);
+            response.send(200, bytes(out));
+        } finally {
+            response.stop(); // however this ends (an interrupt, an Error), no heartbeat outlives the exchange
+        }
+    }
+
+    private byte[] bytes(Object body) {
+        try {
+            return json.writeValueAsBytes(body);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -88,9 +88,10 @@ public final class AdamW implements Optimizer {
     public void step(double lr) {
         step++;
         Coefficients decayed = Coefficients.of(hp, lr, step);
-        Coefficients plain = decayed.withoutDecay();
         for (int i = 0; i < params.size(); i++) {
-            Coefficients c = params.get(i).decay() ? decayed : plain;
+            Param param = params.get(i);
+            Coefficients own = param.lrScale() == 1.0 ? decayed : Coefficients.of(hp, lr * param.lrScale(), step);
+            Coefficients c = param.decay() ? own : own.withoutDecay();
             MemorySegment p = params.get(i).value().data();
             MemorySegment g = params.get(i).grad().data();
             MemorySegment m = expAvg[i].data();

@@ -133,9 +133,10 @@ public final class AdamW8bit implements Optimizer {
     public void step(double lr) {
         step++;
         Constants decayed = Constants.of(hp, lr, step);
-        Constants plain = decayed.withoutDecay();
         for (int i = 0; i < params.size(); i++) {
-            Constants c = params.get(i).decay() ? decayed : plain;
+            Param param = params.get(i);
+            Constants own = param.lrScale() == 1.0 ? decayed : Constants.of(hp, lr * param.lrScale(), step);
+            Constants c = param.decay() ? own : own.withoutDecay();
             MemorySegment p = params.get(i).value().data();
             MemorySegment g = params.get(i).grad().data();
             MemorySegment s1 = state1[i].data();

@@ -137,6 +137,10 @@ final class ConfigValidator {
         if (!(t.learningRate() > 0)) {
             fail("training.learning_rate", "is " + t.learningRate() + "; it must be positive (2e-4 is usual for LoRA)");
         }
+        if (t.embeddingLearningRate() != null && !(t.embeddingLearningRate() > 0 && Double.isFinite(t.embeddingLearningRate()))) {
+            fail("training.embedding_learning_rate", "is " + t.embeddingLearningRate()
+                    + "; it must be positive (or null for training.learning_rate), e.g. 5e-5");
+        }
         if (t.warmupSteps() != null && t.warmupRatio() != null) {
             fail("training.warmup_ratio", "and training.warmup_steps are both set; keep one (set the other to null)");
         }

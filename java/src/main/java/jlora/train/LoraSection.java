@@ -17,7 +17,9 @@ import java.util.List;
  * @param useRslora scale by alpha / sqrt(r) (rank-stabilised LoRA) instead of alpha / r
  * @param layersToTransform decoder layer indices to adapt; null adapts every layer
  * @param modulesToSave modules trained in full and saved beside the adapter (PEFT
- *     {@code modules_to_save}, e.g. embed_tokens, lm_head); default none
+ *     {@code modules_to_save}): RMSNorm names, embed_tokens, and lm_head when the model does not
+ *     tie it (with tied embeddings embed_tokens is the head too: one table, both gradients);
+ *     their lr is training.embedding_learning_rate when set; default none
  * @param trainNorms also train the RMSNorm weights (saved as modules_to_save); default false
  * @param initSeed seed for the Kaiming-uniform init of A (Unsloth's {@code random_state});
  *     null means training.seed

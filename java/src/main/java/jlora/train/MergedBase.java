@@ -23,8 +23,9 @@ import jlora.tensor.Tensor;
 
 /**
  * An adapter merged into its base, in memory and in f32, as PEFT's {@code merge_and_unload}
- * computes it: {@code W' = W + scale · B A} for every adapted linear weight, trained norms
- * replaced by their trained copies, every other tensor as it was. The result is an ordinary
+ * computes it: {@code W' = W + scale · B A} for every adapted linear weight, weights trained in
+ * full (modules_to_save; a tied lm_head follows a trained embedding) replaced by their trained
+ * copies, every other tensor as it was. The result is an ordinary
  * Hugging Face model directory (config.json, model.safetensors, tokenizer files), written into
  * a temporary sibling and renamed. Adapted weights are written as F32 whatever the base dtype.
  *
@@ -58,7 +59,10 @@ public final class MergedBase {
                 Tensor t = st.tensor(name);
                 LoraPair p = byWeight.get(name);
                 if (p != null) out.put(name, merged(t, p, arena));
-                else out.put(name, lora.saved().getOrDefault(name, t));
+                else {
+                    Tensor saved = lora.savedWeight(name, mc.tieWordEmbeddings());
+                    out.put(name, saved != null ? saved : t);
+                }
             }
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), out, Map.of("format", "pt"));
             for (String f : COPIED) {

@@ -13,14 +13,22 @@ import jlora.tensor.Tensor;
  *
  * <p>{@code decay} says whether weight decay applies: the Hugging Face Trainer exempts biases and
  * norm weights ({@code get_decay_parameter_names}); LoRA A and B matrices decay.
+ *
+ * <p>{@code lrScale} multiplies the scheduled learning rate for this parameter (a parameter group
+ * with its own base lr under the same schedule, as Unsloth's embedding_learning_rate is); 1 for most.
  */
-public record Param(String name, Tensor value, Tensor grad, boolean decay) {
+public record Param(String name, Tensor value, Tensor grad, boolean decay, double lrScale) {
     public Param(String name, Tensor value, Tensor grad) {
         this(name, value, grad, true);
     }
 
+    public Param(String name, Tensor value, Tensor grad, boolean decay) {
+        this(name, value, grad, decay, 1.0);
+    }
+
     public Param {
         Objects.requireNonNull(name);
+        if (!(lrScale > 0) || Double.isInfinite(lrScale)) throw new IllegalArgumentException(name + ": lrScale " + lrScale);
         if (value.dtype() != DType.F32 || grad.dtype() != DType.F32) {
             throw new IllegalArgumentException(name + ": optimizer parameters and gradients are F32, got "
                     + value.dtype() + " and " + grad.dtype());

@@ -17,6 +17,7 @@ import jlora.data.Batch;
 import jlora.io.PeftAdapter;
 import jlora.io.SafetensorsFile;
 import jlora.nn.CausalLM;
+import jlora.nn.LoraWeights;
 import jlora.tensor.DType;
 import jlora.tensor.Tensor;
 import jlora.train.metrics.MetricNames;
@@ -80,9 +81,13 @@ public final class Trainer {
             if (!device.name().equals("cpu")) out.println("training on " + device.name());
             model.gradientCheckpointing(t.gradientCheckpointing());
             List<Param> params = new ArrayList<>();
+            Double embLr = t.embeddingLearningRate();
             for (var e : model.lora().named().entrySet()) {
-                // HF's get_decay_parameter_names exempts norm weights and biases; LoRA A/B decay.
-                params.add(new Param(e.getKey(), e.getValue(), model.gradients().get(e.getKey()), !e.getKey().contains("norm")));
+                String name = e.getKey();
+                // HF's get_decay_parameter_names exempts norm weights and biases; LoRA A/B and embeddings decay.
+                boolean table = name.equals(LoraWeights.EMBED_WEIGHT) || name.equals(LoraWeights.LM_HEAD_WEIGHT);
+                double lrScale = table && embLr != null ? embLr / t.learningRate() : 1.0;
+                params.add(new Param(name, e.getValue(), model.gradients().get(name), !name.contains("norm"), lrScale));
             }
             if (initAdapter != null) {
                 copyAdapter(initAdapter, model);

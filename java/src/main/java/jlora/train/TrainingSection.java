@@ -11,6 +11,9 @@ package jlora.train;
  * @param gradientAccumulationSteps micro-batches per optimizer step; default 1. Loss is
  *     normalised by the trained tokens of the whole accumulated batch
  * @param learningRate peak learning rate; default 2e-5 (SFTConfig)
+ * @param embeddingLearningRate peak learning rate of an embedding or output head trained in full
+ *     (lora.modules_to_save embed_tokens / lm_head), under the same schedule; null = learningRate.
+ *     Unsloth's {@code embedding_learning_rate}: a full table often wants a smaller rate than LoRA
  * @param lrScheduler {@code linear} decay to 0 (HF default), {@code cosine}, {@code constant},
  *     {@code constant_with_warmup} ({@code lr_scheduler_type})
  * @param warmupSteps linear warmup steps from 0; null with warmupRatio null means no warmup
@@ -41,7 +44,7 @@ package jlora.train;
  */
 public record TrainingSection(
         @Nullable Integer epochs, @Nullable Integer maxSteps, int microBatchSize, int gradientAccumulationSteps,
-        double learningRate, Scheduler lrScheduler, @Nullable Integer warmupSteps, @Nullable Double warmupRatio,
+        double learningRate, @Nullable Double embeddingLearningRate, Scheduler lrScheduler, @Nullable Integer warmupSteps, @Nullable Double warmupRatio,
         double weightDecay, Optimizer optimizer, double adamBeta1, double adamBeta2, double adamEpsilon,
         double maxGradNorm, int seed, boolean gradientCheckpointing,
         Strategy evalStrategy, @Nullable Integer evalSteps, Strategy saveStrategy, @Nullable Integer saveSteps,
@@ -71,7 +74,7 @@ public record TrainingSection(
     }
 
     static TrainingSection defaults() {
-        return new TrainingSection(3, null, 8, 1, 2e-5, Scheduler.LINEAR, null, null, 0.0, Optimizer.ADAMW, 0.9,
+        return new TrainingSection(3, null, 8, 1, 2e-5, null, Scheduler.LINEAR, null, null, 0.0, Optimizer.ADAMW, 0.9,
                 0.999, 1e-8, 1.0, 42, true, Strategy.NO, null, Strategy.STEPS, 500, null, EarlyStopping.defaults(),
                 5, 10, Device.AUTO);
     }

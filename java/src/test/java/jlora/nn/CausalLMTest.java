@@ -163,6 +163,54 @@ class CausalLMTest {
         }
     }
 
+    /**
+     * modules_to_save embed_tokens (and lm_head where untied): the table's gradient against float64
+     * central differences of {@link ReferenceLM}. Tied (qwen3) the one table is both the input
+     * lookup and the head, so the difference sees both uses and jlora must sum them; the rows
+     * checked are mostly those of tokens in the batch (both paths) plus some that only the head
+     * touches. Tolerance as for the LoRA gradients: 1e-3 relative plus 1e-5.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3", "llama"})
+    void embeddingAndHeadGradientsMatchFiniteDifferences(String type) {
+        Path dir = TinyModels.write(tmp.resolve(type), type, seed);
+        ReferenceLM ref = new ReferenceLM(dir);
+        boolean tied = ref.c.tieWordEmbeddings();
+        List<String> toSave = tied ? List.of("embed_tokens") : List.of("embed_tokens", "lm_head");
+        LoraConfig cfg = LoraConfig.builder().r(4).loraAlpha(8).targetModules("all-linear").modulesToSave(toSave)
+                .seed(seed).build();
+        try (CausalLM m = CausalLM.load(dir, CPU, LoadOptions.DEFAULT.withLora(cfg).withVocabChunk(40))) {
+            randomizeB(m, ref);
+            List<String> tables = tied ? List.of(LoraWeights.EMBED_WEIGHT) : List.of(LoraWeights.EMBED_WEIGHT, LoraWeights.LM_HEAD_WEIGHT);
+            assertEquals(tables, m.gradients().keySet().stream().filter(tables::contains).toList(), "trainable tables, seed " + seed);
+            int n = 10, d = ref.c.hiddenSize();
+            int[] ids = randomIds(n, 97), pos = range(n), labels = ids.clone();
+            try (Tape tape = new Tape(CPU)) {
+                LossSum loss = m.loss(ids, pos, labels, tape);
+                tape.backward(1f);
+                double[] refLoss = ref.loss(ids, pos, labels);
+                assertEquals(refLoss[0], loss.sum(), 1e-4 * Math.abs(refLoss[0]), "loss, seed " + seed);
+            }
+            double h = 1e-4;
+            for (int s = 0; s < 16; s++) {
+                String name = tables.get(s % tables.size());
+                int row = s % 4 == 3 ? rng.nextInt(97) : ids[rng.nextInt(n)];
+                int i = row * d + rng.nextInt(d);
+                double[] p = ref.w.get(name);
+                double keep = p[i];
+                p[i] = keep + h;
+                double up = ref.loss(ids, pos, labels)[0];
+                p[i] = keep - h;
+                double down = ref.loss(ids, pos, labels)[0];
+                p[i] = keep;
+                double fd = (up - down) / (2 * h);
+                double got = m.gradients().get(name).getFloat(i);
+                assertTrue(Math.abs(got - fd) <= 1e-3 * Math.abs(fd) + 1e-5,
+                        name + "[" + row + ", " + (i % d) + "]: finite difference " + fd + ", jlora " + got + ", seed " + seed);
+            }
+        }
+    }
+
     @Test
     void checkpointedGradientsEqualPlainOnesWithDropout() {
         Path dir = TinyModels.write(tmp.resolve("qwen3"), "qwen3", seed);

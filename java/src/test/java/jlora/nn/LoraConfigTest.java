@@ -144,8 +144,22 @@ class LoraConfigTest {
                 LoraConfig.builder().modulesToSave(List.of("model.norm")).build().resolveSaved(qwen3));
         assertEquals(qwen3.numHiddenLayers(),
                 LoraConfig.builder().modulesToSave(List.of("input_layernorm")).build().resolveSaved(qwen3).size());
+        // Qwen3-8B's head is untied: embed_tokens and lm_head are two tables, each [V, D], in checkpoint order.
+        Shape vd = Shape.of(qwen3.vocabSize(), qwen3.hiddenSize());
+        assertEquals(List.of(new SavedModule("model.embed_tokens", vd), new SavedModule("model.norm", Shape.of(qwen3.hiddenSize())),
+                        new SavedModule("lm_head", vd)),
+                LoraConfig.builder().modulesToSave(List.of("lm_head", "model.norm", "embed_tokens")).build().resolveSaved(qwen3));
+        for (SavedModule s : LoraConfig.builder().modulesToSave(List.of("lm_head", "embed_tokens")).build().resolveSaved(qwen3)) {
+            assertEquals(shapes.get(s.weightName()), s.shape(), s.path());
+        }
+        // Tied (Qwen2.5-1.5B ties its head): lm_head is the embedding's table, named by embed_tokens.
+        ModelConfig tied = ModelConfigs.published("Qwen2.5-1.5B-Instruct");
+        assertTrue(tied.tieWordEmbeddings());
         UserError e = assertThrows(UserError.class,
-                () -> LoraConfig.builder().modulesToSave(List.of("lm_head")).build().resolveSaved(qwen3));
+                () -> LoraConfig.builder().modulesToSave(List.of("lm_head")).build().resolveSaved(tied));
+        assertTrue(e.getMessage().contains("'modules_to_save'") && e.getMessage().contains("embed_tokens"), e.getMessage());
+        e = assertThrows(UserError.class,
+                () -> LoraConfig.builder().modulesToSave(List.of("rotary_emb")).build().resolveSaved(qwen3));
         assertTrue(e.getMessage().contains("'modules_to_save'") && e.getMessage().contains("cannot train in full"), e.getMessage());
     }
 

@@ -1,5 +1,6 @@
 package jlora.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -53,15 +54,20 @@ class LoraMergeTest {
     @TempDir
     Path tmp;
 
-    /** A saved adapter for {@code base} with random B (and random trained norms, if any). */
+    /** A saved adapter for {@code base} with random B (and random trained norms and tables, if any). */
     Path adapter(Path base, LoraConfig config, String name) {
         Path dir = tmp.resolve(name);
         try (CausalLM m = CausalLM.load(base, CPU, LoadOptions.DEFAULT.withLora(config))) {
             for (LoraPair p : m.lora().pairs()) {
                 for (long i = 0; i < p.b().numel(); i++) p.b().setFloat(i, (float) (0.05 * TinyModels.gaussian(rng)));
             }
-            for (Tensor t : m.lora().saved().values()) {
-                for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (1 + 0.2 * TinyModels.gaussian(rng)));
+            for (var e : m.lora().saved().entrySet()) {
+                Tensor t = e.getValue();
+                boolean table = e.getKey().equals(LoraWeights.EMBED_WEIGHT) || e.getKey().equals(LoraWeights.LM_HEAD_WEIGHT);
+                for (long i = 0; i < t.numel(); i++) {
+                    double g = TinyModels.gaussian(rng);
+                    t.setFloat(i, (float) (table ? t.getFloat(i) + 0.05 * g : 1 + 0.2 * g));
+                }
             }
             PeftAdapter.save(dir, m.lora(), base.toString(), null, DType.F32);
         }
@@ -133,20 +139,25 @@ class LoraMergeTest {
         LoraConfig c = LoraConfig.builder().r(4).loraAlpha(6).targetModules("all-linear").useRslora(true)
                 .layersToTransform(List.of(1)).rankPattern(new java.util.LinkedHashMap<>(Map.of("q_proj", 2)))
                 .alphaPattern(new java.util.LinkedHashMap<>(Map.of("down_proj", 3.0))).trainableNorms(true)
-                .seed(seed).build();
+                .modulesToSave(List.of("embed_tokens")).seed(seed).build();
         Path ad = adapter(base, c, "adapter");
         Path out = tmp.resolve("merged");
         LoraMerge.Result r = merge(base, ad, out, DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES);
         assertEquals(LoraMerge.Base.ORIGINAL, r.base());
         assertEquals(7, r.mergedModules(), "all-linear in layer 1 only");
-        assertTrue(r.replacedNorms() > 0);
+        assertTrue(r.replacedModules() > 0);
 
         int[] ids = ids(12, ModelConfig.load(base).vocabSize());
         assertRelClose(logits(base, ad, ids), logits(out, null, ids), 1e-5, "qwen2 merged vs unmerged, seed " + seed);
 
-        // Tied embeddings stay tied: no lm_head written, the flag kept.
+        // Tied embeddings stay tied: no lm_head written, the flag kept; the table is the trained one
+        // (which the logits above check serves as both the input lookup and the head).
         try (SafetensorsDir st = SafetensorsDir.open(out)) {
             assertFalse(st.contains("lm_head.weight"));
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                Tensor trained = PeftAdapter.load(ad, ModelConfig.load(base), arena).weights().saved().get(LoraWeights.EMBED_WEIGHT);
+                assertArrayEquals(trained.toFloatArray(), st.tensor(LoraWeights.EMBED_WEIGHT).toFloatArray(), "merged embedding");
+            }
         }
         assertTrue(ModelConfig.load(out).tieWordEmbeddings());
         // Tokenizer and generation files copied byte for byte.
@@ -159,7 +170,8 @@ class LoraMergeTest {
     @Test
     void llamaUntiedMatchesUnmergedLogitsAndKeepsEveryConfigField() throws IOException {
         Path base = TinyModels.write(tmp.resolve("llama"), "llama", seed);
-        LoraConfig c = LoraConfig.builder().r(3).loraAlpha(7).targetModules("all-linear").seed(seed).build();
+        LoraConfig c = LoraConfig.builder().r(3).loraAlpha(7).targetModules("all-linear")
+                .modulesToSave(List.of("embed_tokens", "lm_head")).seed(seed).build();
         Path ad = adapter(base, c, "adapter");
         Path out = tmp.resolve("merged");
         merge(base, ad, out, DType.F32, LoraMerge.DEFAULT_MAX_SHARD_BYTES);

@@ -35,7 +35,9 @@ class ChatServerTest {
     @BeforeAll
     static void start() throws Exception {
         engine = new ScriptedEngine(0);
-        server = ChatServer.start(ServeConfig.defaults().withPort(0).withLimits(4096, 8, 64, 200), engine);
+        // Heartbeats off: these tests pin each reply's own status, which a heartbeat would fix at 200
+        // if a slow machine stalled a reply past its start (ServeDisconnectTest covers heartbeats).
+        server = ChatServer.start(ServeConfig.defaults().withPort(0).withLimits(4096, 8, 64, 200), engine, Heartbeat.OFF);
     }
 
     @AfterAll

@@ -31,6 +31,8 @@ final class ScriptedEngine implements ChatEngine {
     final CountDownLatch cancelSeen = new CountDownLatch(1);
     final AtomicInteger started = new AtomicInteger();
     volatile ChatRequest last;
+    /** The model context the double claims (a prompt must be shorter). */
+    volatile int context = Integer.MAX_VALUE;
 
     ScriptedEngine(long tokenDelayMillis) {
         this.tokenDelayMillis = tokenDelayMillis;
@@ -57,6 +59,11 @@ final class ScriptedEngine implements ChatEngine {
         int n = 0;
         for (Message m : r.messages()) n += 4 + (m.content() == null ? 0 : m.content().codePointCount(0, m.content().length()));
         return n;
+    }
+
+    @Override
+    public int contextLength() {
+        return context;
     }
 
     @Override

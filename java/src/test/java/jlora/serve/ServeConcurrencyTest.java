@@ -98,7 +98,8 @@ class ServeConcurrencyTest {
     @Test
     void shutdownCutsOffRunningGenerationsWith503() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(1);
-        ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withQueue(2, 2), engine);
+        // heartbeats off: the 503 status is the point here (with a heartbeat out first the error goes in a 200 body)
+        ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withQueue(2, 2), engine, Heartbeat.OFF);
         var whole = async(s, chat(ScriptedEngine.FOREVER, ""));
         var streamed = async(s, chat(ScriptedEngine.FOREVER, "\"stream\": true"));
         await(() -> engine.started.get() == 2, "both generating");

@@ -1,7 +1,8 @@
 package jlora.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -14,15 +15,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A real client: the official `openai` npm package (tools/oracle/openai_client.mjs) talks to
  * the server — model list, a whole chat, a stream with usage, a tool call whole and streamed
  * (through the client's own delta accumulator), a 400 and a 401 mapped to its error classes.
- * Expected values come from the scripted engine. Skips without node or the package.
+ * Expected values come from the scripted engine. Skips without node or the package. Run with
+ * the default heartbeat timing (these replies are ready before it starts: plain JSON with a
+ * Content-Length) and with heartbeats from the first millisecond, every 2 ms, while the whole
+ * chat reply takes about 150 ms (5 ms a token: a chunked body led by spaces, which the client
+ * must parse).
  */
 class ServeOpenAiClientTest {
-    @Test
-    void officialClientTalksToTheServer() throws Exception {
+    @ParameterizedTest(name = "heartbeats from the start: {0}")
+    @ValueSource(booleans = {false, true})
+    void officialClientTalksToTheServer(boolean early) throws Exception {
         Path oracle = NodeOracle.dir("openai");
-        ScriptedEngine engine = new ScriptedEngine(1);
+        ScriptedEngine engine = new ScriptedEngine(early ? 5 : 1);
         String key = "sk-jlora-" + Long.toHexString(System.nanoTime());
-        try (ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withApiKey(key), engine)) {
+        Heartbeat heartbeat = early ? new Heartbeat(0, 2) : Heartbeat.DEFAULT;
+        try (ChatServer s = ChatServer.start(ServeConfig.defaults().withPort(0).withApiKey(key), engine, heartbeat)) {
             JsonNode out = JSON.readTree(NodeOracle.run(oracle, "openai_client.mjs", s.url() + "/v1", key));
             assertEquals(engine.modelId(), out.get("models").get(0).asText());
 

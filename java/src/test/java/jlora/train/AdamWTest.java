@@ -95,6 +95,53 @@ class AdamWTest {
     }
 
     /**
+     * training.embedding_learning_rate: a parameter with lrScale s is its own parameter group, so
+     * AdamW moves it as float64 AdamW at lr·s (decay lr·s·wd included) while the others use lr;
+     * 8-bit AdamW with lrScale s gives the same bits as 8-bit AdamW stepped at lr·s.
+     */
+    @Test
+    void lrScaleIsAParameterGroupWithItsOwnRate() {
+        long seed = System.nanoTime();
+        Random rnd = new Random(seed);
+        double scale = 0.125, wd = 0.1;
+        double[] lrs = {1e-2, 3e-2, 5e-3};
+        try (Arena arena = Arena.ofShared()) {
+            List<Param> base = TrainChecks.randomParams(rnd, new int[] {17, 300}, arena);
+            Param table = new Param("model.embed_tokens.weight", base.get(1).value(), base.get(1).grad(), true, scale);
+            List<Param> params = List.of(base.get(0), table);
+            Reference[] ref = params.stream().map(p -> new Reference(p.value().toFloatArray())).toArray(Reference[]::new);
+            // The same table alone under 8-bit AdamW, twice: with lrScale, and at the scaled lr.
+            List<Param> q1 = TrainChecks.randomParams(new Random(seed), new int[] {5000}, arena);
+            List<Param> q2 = TrainChecks.randomParams(new Random(seed), new int[] {5000}, arena);
+            Param scaled = new Param(q1.getFirst().name(), q1.getFirst().value(), q1.getFirst().grad(), true, scale);
+            var hp = new AdamHyperparameters(0.9, 0.999, 1e-8, wd);
+            try (AdamW opt = new AdamW(params, hp, StateStore.host());
+                 AdamW8bit o1 = new AdamW8bit(List.of(scaled), hp, StateStore.host());
+                 AdamW8bit o2 = new AdamW8bit(q2, hp, StateStore.host())) {
+                for (int step = 0; step < 3; step++) {
+                    for (int k = 0; k < params.size(); k++) {
+                        float[] g = new float[(int) params.get(k).numel()];
+                        for (int i = 0; i < g.length; i++) g[i] = (float) rnd.nextGaussian();
+                        TrainChecks.setGrad(params.get(k), g);
+                        ref[k].step(g, lrs[step] * (k == 1 ? scale : 1), 0.9, 0.999, 1e-8, wd);
+                        if (k == 1) {
+                            TrainChecks.setGrad(scaled, g);
+                            TrainChecks.setGrad(q2.getFirst(), g);
+                        }
+                    }
+                    opt.step(lrs[step]);
+                    o1.step(lrs[step]);
+                    o2.step(lrs[step] * scale);
+                }
+                for (int k = 0; k < params.size(); k++) {
+                    assertClose(ref[k].p, params.get(k).value().toFloatArray(), 1e-6, 1e-7, "seed " + seed + " param " + k);
+                }
+                assertSameBytes(q2.getFirst().value(), scaled.value(), "8-bit AdamW lrScale vs scaled lr, seed " + seed);
+            }
+        }
+    }
+
+    /**
      * Worked by hand: under a constant gradient the bias corrections make m̂ = g and v̂ = g² at every
      * step, so each step is p ← p·(1 - lr·wd) - lr·g/(|g| + eps). With lr 0.1, wd 0.1, eps 1e-8:
      * p0 = 1, g = 0.5 gives 0.890000002, 0.78110000398, 0.6732890059402; p0 = -0.5, g = -2 gives

@@ -235,6 +235,8 @@ class ConfigLoaderTest {
                 error(() -> TrainConfig.resolve(null, null, List.of("--lora.r", "0"))));
         assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--lora.alpha", "-1")))
                 .contains("lora.alpha is -1; alpha must be positive"));
+        assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--training.embedding_learning_rate", "0")))
+                .startsWith("command line --training.embedding_learning_rate: training.embedding_learning_rate is 0.0; it must be positive"));
         assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--quantization.double_quant")))
                 .contains("set quantization.mode nf4 or double_quant false"));
         assertTrue(error(() -> TrainConfig.resolve(null, null, List.of("--quantization.mode", "nf4",
