@@ -3,6 +3,7 @@ package jlora.backend.cuda;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import jlora.autograd.Tape;
@@ -31,7 +32,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * every LoRA / norm gradient within 2e-3 · (|want| + RMS of that tensor's gradient). On the
  * cuBLASLt path, where every linear layer also rounds its activations to bf16 (tensor cores),
  * bf16 bounds: loss 3e-3 relative, gradients 5e-2 · (|want| + RMS); the same with the fused LoRA
- * kernel (FUSED), which also rounds A, s·B and the LoRA activations to bf16. Seed in every message.
+ * kernel (FUSED), which also rounds A, s·B and the LoRA activations to bf16, and with the
+ * embedding table (and Llama's untied head) trained in full (EMBED). Seed in every message.
  */
 @Tag("gpu")
 class CudaCausalLMTest {
@@ -42,10 +44,12 @@ class CudaCausalLMTest {
     @CsvSource({"qwen2-random,false,SIMT", "qwen2-random,true,SIMT", "qwen3,false,SIMT", "qwen3,true,SIMT",
             "llama,false,SIMT", "llama,true,SIMT", "qwen2-random,false,CUBLAS", "qwen2-random,true,CUBLAS",
             "qwen3,false,CUBLAS", "qwen3,true,CUBLAS", "llama,false,CUBLAS", "llama,true,CUBLAS",
-            "qwen3,false,FUSED", "qwen3,true,FUSED", "llama,true,FUSED"})
+            "qwen3,false,FUSED", "qwen3,true,FUSED", "llama,true,FUSED", "qwen3,false,EMBED", "llama,true,EMBED"})
     void lossAndGradientsMatchCpu(String type, boolean nf4, String variant) {
         CudaBackend.GemmPath path = variant.equals("SIMT") ? CudaBackend.GemmPath.SIMT : CudaBackend.GemmPath.CUBLAS;
         boolean fusedLora = variant.equals("FUSED");
+        // EMBED: the embedding table (and Llama's untied head) trained in full as modules_to_save, on cuBLASLt.
+        boolean embed = variant.equals("EMBED");
         GpuParity.requireGpu();
         long seed = System.nanoTime();
         String ctx = type + (nf4 ? " QLoRA " : " LoRA ") + variant + " seed=" + seed;
@@ -53,7 +57,9 @@ class CudaCausalLMTest {
         double lossTol = bf16 ? 3e-3 : 1e-4, gradTol = bf16 ? 5e-2 : 2e-3;
         Path dir = TinyModels.write(tmp.resolve(type), type, seed);
         LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1).targetModules("all-linear")
-                .trainableNorms(true).seed(seed).build();
+                .trainableNorms(true).seed(seed)
+                .modulesToSave(embed ? (type.equals("llama") ? List.of("embed_tokens", "lm_head") : List.of("embed_tokens")) : List.of())
+                .build();
         LoadOptions options = LoadOptions.DEFAULT.withDtype(DType.BF16).withNf4(nf4, true).withLora(lora).withVocabChunk(40);
         CpuBackend cpuBackend = new CpuBackend();
         try (CudaBackend gpuBackend = CudaBackend.open(0, path, fusedLora);
