@@ -105,18 +105,22 @@ final class DeviceAdamW implements Optimizer {
         step++;
         DeviceBuffer scale = clipNext ? DeviceBuffer.view(api, normOut.deviceAddress(), 8) : null;
         clipNext = false;
-        // Runs of parameters adjacent in the flat buffers with the same decay rule: one launch each.
+        // Runs of parameters adjacent in the flat buffers with the same decay rule and lr scale
+        // (embedding_learning_rate's group): one launch each.
         int i = 0;
         while (i < params.size()) {
             int j = i;
             long n = params.get(i).numel();
             while (j + 1 < params.size() && params.get(j + 1).decay() == params.get(i).decay()
+                    && params.get(j + 1).lrScale() == params.get(i).lrScale()
                     && offsets[j + 1] == offsets[j] + params.get(j).numel()) {
                 j++;
                 n += params.get(j).numel();
             }
             float wd = params.get(i).decay() ? (float) hp.weightDecay() : 0f;
-            AdamWKernels.Hyper h = new AdamWKernels.Hyper((float) lr, (float) hp.beta1(), (float) hp.beta2(), (float) hp.eps(), wd);
+            double groupLr = lr * params.get(i).lrScale();
+            AdamWKernels.Hyper h = new AdamWKernels.Hyper((float) groupLr, (float) hp.beta1(), (float) hp.beta2(),
+                    (float) hp.eps(), wd);
             long off = offsets[i];
             kernels.step(view(trainables.valuesAddress(), off, n), view(trainables.gradsAddress(), off, n),
                     view(m.deviceAddress(), off, n), view(v.deviceAddress(), off, n), n, h, step, scale, 1);

@@ -26,7 +26,7 @@ final class HostStepOptimizer implements Optimizer {
         this.deviceParams = List.copyOf(params);
         List<Param> host = new ArrayList<>();
         for (Param p : params) {
-            host.add(new Param(p.name(), p.value(), Tensor.allocate(DType.F32, p.value().shape(), arena), p.decay()));
+            host.add(new Param(p.name(), p.value(), Tensor.allocate(DType.F32, p.value().shape(), arena), p.decay(), p.lrScale()));
         }
         this.hostParams = List.copyOf(host);
         this.inner = name.create(hostParams, hp);
