@@ -10,10 +10,12 @@
 // s1·e^(m1 - m) + s2·e^(m2 - m)) in a fixed shuffle order: deterministic. Backward recomputes the
 // chunk's logits and writes G = (softmax - onehot) · loss_scale in bf16 for the two GEMMs.
 #include "lm_head_ce.cuh"
+#include "bf16_bits.cuh"
 #include "elem.cuh"
 #include "launch.cuh"
 
 #include <cfloat>
+#include <cstdint>
 
 namespace jlora {
 namespace {
@@ -28,9 +30,37 @@ __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
     m = mm;
 }
 
+// This thread's online (m, s) over its share of a row: columns threadIdx.x, + blockDim.x, ... or,
+// when vec (cols % 4 == 0, the row 16-byte aligned), float4 groups: one max per group, then one
+// rescale of s and four exponentials against the new max.
+__device__ __forceinline__ void row_online(const float* __restrict__ l, int64_t cols, bool vec, float& m, float& s) {
+    if (vec) {
+        const float4* l4 = reinterpret_cast<const float4*>(l);
+        for (int64_t q = threadIdx.x; q < cols / 4; q += blockDim.x) {
+            float4 v = l4[q];
+            float mv = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+            if (mv > m) {
+                s *= expf(m - mv);
+                m = mv;
+            }
+            s += expf(v.x - m) + expf(v.y - m) + expf(v.z - m) + expf(v.w - m);
+        }
+        return;
+    }
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+        float v = l[j];
+        if (v > m) {
+            s = s * expf(m - v) + 1.0f;
+            m = v;
+        } else {
+            s += expf(v - m);
+        }
+    }
+}
+
 __global__ void __launch_bounds__(kThreads) chunk_forward_kernel(const float* __restrict__ logits, int64_t ld,
                                                                  const int32_t* __restrict__ targets, int64_t n,
-                                                                 int64_t cols, int64_t v0, bool first,
+                                                                 int64_t cols, int64_t v0, bool first, bool vec,
                                                                  float* __restrict__ state) {
     __shared__ float sm[32], ss[32];
     float* row_max = state;
@@ -39,15 +69,7 @@ __global__ void __launch_bounds__(kThreads) chunk_forward_kernel(const float* __
     for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
         const float* l = logits + r * ld;
         float m = -INFINITY, s = 0.0f;
-        for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-            float v = l[j];
-            if (v > m) {
-                s = s * expf(m - v) + 1.0f;
-                m = v;
-            } else {
-                s += expf(v - m);
-            }
-        }
+        row_online(l, cols, vec, m, s);
         for (int o = 16; o > 0; o >>= 1) {
             float m2 = __shfl_xor_sync(0xFFFFFFFFu, m, o), s2 = __shfl_xor_sync(0xFFFFFFFFu, s, o);
             merge(m, s, m2, s2);
@@ -106,6 +128,33 @@ __global__ void __launch_bounds__(kThreads) chunk_backward_kernel(const float* _
     }
 }
 
+// The same, four columns per thread: float4 in, four bf16 (8 bytes) out (cols, ld, g_ld multiples
+// of 4, logits 16-byte and g 8-byte aligned).
+__global__ void __launch_bounds__(kThreads) chunk_backward_vec4_kernel(const float* __restrict__ logits, int64_t ld,
+                                                                       const int32_t* __restrict__ targets,
+                                                                       const int32_t* __restrict__ rows,
+                                                                       const float* __restrict__ lse, int64_t n,
+                                                                       int64_t cols, int64_t v0, float scale,
+                                                                       uint16_t* __restrict__ g, int64_t g_ld) {
+    for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
+        const float l = lse[rows[r]];
+        const int64_t y = int64_t(targets[r]) - v0;
+        const float4* l4 = reinterpret_cast<const float4*>(logits + r * ld);
+        uint2* g4 = reinterpret_cast<uint2*>(g + r * g_ld);
+        for (int64_t q = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; q < cols / 4; q += int64_t(gridDim.x) * blockDim.x) {
+            float4 v = l4[q];
+            float p0 = expf(v.x - l) * scale, p1 = expf(v.y - l) * scale, p2 = expf(v.z - l) * scale, p3 = expf(v.w - l) * scale;
+            const int64_t j = 4 * q;
+            if (j == y) p0 -= scale;
+            if (j + 1 == y) p1 -= scale;
+            if (j + 2 == y) p2 -= scale;
+            if (j + 3 == y) p3 -= scale;
+            g4[q] = make_uint2(f32_to_bf16_bits(p0) | (f32_to_bf16_bits(p1) << 16),
+                               f32_to_bf16_bits(p2) | (f32_to_bf16_bits(p3) << 16));
+        }
+    }
+}
+
 // Block-wide merge of per-thread (m, s) pairs; every thread gets the result.
 __device__ __forceinline__ void block_merge(float& m, float& s) {
     __shared__ float sm[32], ss[32];
@@ -134,19 +183,12 @@ __global__ void __launch_bounds__(kThreads) rows_fwd_bwd_kernel(const float* __r
                                                                 const int32_t* __restrict__ targets,
                                                                 const int32_t* __restrict__ rows, int64_t n, int64_t vocab,
                                                                 float scale, uint16_t* __restrict__ g, int64_t g_ld,
-                                                                float* __restrict__ lse, float* __restrict__ loss) {
+                                                                float* __restrict__ lse, float* __restrict__ loss, bool vec,
+                                                                bool gvec) {
     for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
         const float* l = logits + r * ld;
         float m = -INFINITY, s = 0.0f;
-        for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
-            float v = l[j];
-            if (v > m) {
-                s = s * expf(m - v) + 1.0f;
-                m = v;
-            } else {
-                s += expf(v - m);
-            }
-        }
+        row_online(l, vocab, vec, m, s);
         block_merge(m, s);
         const float row_lse = m + logf(s);
         const int64_t y = targets[r];
@@ -154,7 +196,22 @@ __global__ void __launch_bounds__(kThreads) rows_fwd_bwd_kernel(const float* __r
             lse[rows[r]] = row_lse;
             loss[rows[r]] = row_lse - l[y];
         }
-        if (g != nullptr) {
+        if (g != nullptr && gvec) {  // float4 in, four bf16 (8 bytes) out
+            const float4* l4 = reinterpret_cast<const float4*>(l);
+            uint2* g4 = reinterpret_cast<uint2*>(g + r * g_ld);
+            for (int64_t q = threadIdx.x; q < vocab / 4; q += blockDim.x) {
+                float4 v = l4[q];
+                float p0 = expf(v.x - row_lse) * scale, p1 = expf(v.y - row_lse) * scale;
+                float p2 = expf(v.z - row_lse) * scale, p3 = expf(v.w - row_lse) * scale;
+                const int64_t j = 4 * q;
+                if (j == y) p0 -= scale;
+                if (j + 1 == y) p1 -= scale;
+                if (j + 2 == y) p2 -= scale;
+                if (j + 3 == y) p3 -= scale;
+                g4[q] = make_uint2(f32_to_bf16_bits(p0) | (f32_to_bf16_bits(p1) << 16),
+                                   f32_to_bf16_bits(p2) | (f32_to_bf16_bits(p3) << 16));
+            }
+        } else if (g != nullptr) {
             for (int64_t j = threadIdx.x; j < vocab; j += blockDim.x) {
                 float p = expf(l[j] - row_lse) * scale;
                 if (j == y) p -= scale;
@@ -212,7 +269,8 @@ cudaError_t lmce_chunk_forward(const float* logits, int64_t ld, const int32_t* t
                              bool first, float* state, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
-    chunk_forward_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, n, cols, v0, first, state);
+    const bool vec = cols % 4 == 0 && ld % 4 == 0 && (reinterpret_cast<uintptr_t>(logits) & 15u) == 0;
+    chunk_forward_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, n, cols, v0, first, vec, state);
     return cudaGetLastError();
 }
 
@@ -226,6 +284,12 @@ cudaError_t lmce_chunk_backward(const float* logits, int64_t ld, const int32_t* 
                               const float* lse, int64_t n, int64_t cols, int64_t v0, float loss_scale, uint16_t* g,
                               int64_t g_ld, cudaStream_t stream) {
     if (n <= 0 || cols <= 0) return cudaSuccess;
+    if (cols % 4 == 0 && ld % 4 == 0 && g_ld % 4 == 0 && (reinterpret_cast<uintptr_t>(logits) & 15u) == 0 &&
+        (reinterpret_cast<uintptr_t>(g) & 7u) == 0) {
+        chunk_backward_vec4_kernel<<<grid2d(n, cols / 4), kThreads, 0, stream>>>(logits, ld, targets, rows, lse, n, cols, v0,
+                                                                                 loss_scale, g, g_ld);
+        return cudaGetLastError();
+    }
     chunk_backward_kernel<<<grid2d(n, cols), kThreads, 0, stream>>>(logits, ld, targets, rows, lse, n, cols, v0, loss_scale,
                                                                     g, g_ld);
     return cudaGetLastError();
@@ -236,7 +300,10 @@ cudaError_t lmce_rows_forward_backward(const float* logits, int64_t ld, const in
                                      cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     unsigned grid = static_cast<unsigned>(n < kMaxBlocks ? n : kMaxBlocks);
-    rows_fwd_bwd_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, rows, n, vocab, loss_scale, g, g_ld, lse, loss);
+    const bool vec = vocab % 4 == 0 && ld % 4 == 0 && (reinterpret_cast<uintptr_t>(logits) & 15u) == 0;
+    const bool gvec = vec && g != nullptr && g_ld % 4 == 0 && (reinterpret_cast<uintptr_t>(g) & 7u) == 0;
+    rows_fwd_bwd_kernel<<<grid, kThreads, 0, stream>>>(logits, ld, targets, rows, n, vocab, loss_scale, g, g_ld, lse, loss, vec,
+                                                       gvec);
     return cudaGetLastError();
 }
 

@@ -131,6 +131,34 @@ __global__ void __launch_bounds__(kNf4Threads) nf4_rows_kernel(Nf4RowsArgs a) {
     }
 }
 
+// Any row_len / row_stride / blocksize (tiny models: dims that are not multiples of 8): one
+// element per thread, same arithmetic as nf4_rows_kernel.
+template <bool kNested>
+__global__ void __launch_bounds__(kNf4Threads) nf4_rows_scalar_kernel(Nf4RowsArgs a) {
+    __shared__ float nf4[16];
+    __shared__ float code8[kNested ? 256 : 1];
+    if (threadIdx.x < 16) nf4[threadIdx.x] = kNf4[threadIdx.x];
+    if (kNested) {
+        for (int i = threadIdx.x; i < 256; i += blockDim.x) code8[i] = a.nested_code[i];
+    }
+    __syncthreads();
+    for (int64_t r = blockIdx.y; r < a.rows; r += gridDim.y) {
+        for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < a.row_len; c += int64_t(gridDim.x) * blockDim.x) {
+            const int64_t e = r * a.row_len + c;
+            const uint32_t byte = a.packed[e >> 1];
+            const uint32_t q = (e & 1) == 0 ? (byte >> 4) & 15u : byte & 15u;
+            const int64_t b = e / a.blocksize;
+            float scale;
+            if (kNested) {
+                scale = __fadd_rn(__fmul_rn(code8[a.absmax_q[b]], a.nested_absmax[b / a.nested_blocksize]), a.offset);
+            } else {
+                scale = a.absmax_f32[b];
+            }
+            a.out[r * a.row_stride + c] = static_cast<uint16_t>(f32_to_bf16_bits(__fmul_rn(nf4[q], scale)));
+        }
+    }
+}
+
 dim3 grid2d(int64_t rows, int64_t cols) {
     int64_t x = (cols + kThreads - 1) / kThreads;
     return dim3(static_cast<unsigned>(x < 1 ? 1 : x), static_cast<unsigned>(rows < kMaxRowBlocks ? rows : kMaxRowBlocks));
@@ -179,6 +207,18 @@ cudaError_t lora_dropout_add(void* dx, bool dx_bf16, int64_t dx_ld, const float*
 
 cudaError_t lora_nf4_dequant_rows(const Nf4RowsArgs& a, cudaStream_t stream) {
     if (a.rows <= 0 || a.row_len <= 0) return cudaSuccess;
+    const bool vec = a.row_len % 8 == 0 && a.row_stride % 8 == 0 && a.blocksize % 8 == 0 &&
+                     (reinterpret_cast<uintptr_t>(a.out) & 15u) == 0 && (reinterpret_cast<uintptr_t>(a.packed) & 3u) == 0;
+    if (!vec) {
+        int64_t xs = (a.row_len + kNf4Threads - 1) / kNf4Threads;
+        dim3 grid(static_cast<unsigned>(xs), static_cast<unsigned>(a.rows < kMaxRowBlocks ? a.rows : kMaxRowBlocks));
+        if (a.absmax_q) {
+            nf4_rows_scalar_kernel<true><<<grid, kNf4Threads, 0, stream>>>(a);
+        } else {
+            nf4_rows_scalar_kernel<false><<<grid, kNf4Threads, 0, stream>>>(a);
+        }
+        return cudaGetLastError();
+    }
     int64_t x = (a.row_len / 8 + kNf4Threads - 1) / kNf4Threads;
     dim3 grid(static_cast<unsigned>(x), static_cast<unsigned>(a.rows < kMaxRowBlocks ? a.rows : kMaxRowBlocks));
     if (a.absmax_q) {

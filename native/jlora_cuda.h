@@ -196,8 +196,9 @@ JL_API int jl_lora_dropout_add(void* dx, int32_t dx_dtype, int64_t dx_ld, const 
 // jl_lora_nf4_dequant_rows: an NF4 weight [rows, row_len] (as jl_nf4_dequant_bf16 reads it: plain
 //   absmax when absmax_q is null, double quant otherwise) to bf16 rows row_stride elements apart
 //   in out (the W block of the folded weight; the columns in between untouched), bit-exact with
-//   jlora.quant.Nf4Tensor#dequantize(BF16). row_len, row_stride multiples of 8, blocksize a power
-//   of two >= 8, out 16-byte and packed 4-byte aligned.
+//   jlora.quant.Nf4Tensor#dequantize(BF16). Any row_len <= row_stride and blocksize; 8-element
+//   vector path when row_len, row_stride and blocksize are multiples of 8, out 16-byte and packed
+//   4-byte aligned, one element per thread otherwise.
 JL_API int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const uint8_t* absmax_q,
                                     const float* nested_absmax, const float* nested_code, float offset,
                                     int32_t nested_blocksize, int32_t blocksize, int64_t rows, int64_t row_len,

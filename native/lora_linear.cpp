@@ -48,20 +48,14 @@ int jl_lora_nf4_dequant_rows(const uint8_t* packed, const float* absmax, const u
                              const float* nested_absmax, const float* nested_code, float offset, int32_t nested_blocksize,
                              int32_t blocksize, int64_t rows, int64_t row_len, int64_t row_stride, uint16_t* out,
                              void* stream) {
-    if (rows < 0 || row_len <= 0 || row_len % 8 != 0 || row_stride < row_len || row_stride % 8 != 0) {
-        return jlora::fail_argument("jl_lora_nf4_dequant_rows: row_len must be a positive multiple of 8, row_stride >= row_len"
-                                    " and a multiple of 8");
+    if (rows < 0 || row_len <= 0 || row_stride < row_len) {
+        return jlora::fail_argument("jl_lora_nf4_dequant_rows: row_len must be positive and row_stride >= row_len");
     }
-    if (blocksize < 8 || (blocksize & (blocksize - 1)) != 0) {
-        return jlora::fail_argument("jl_lora_nf4_dequant_rows: blocksize must be a power of two >= 8");
-    }
+    if (blocksize <= 0) return jlora::fail_argument("jl_lora_nf4_dequant_rows: blocksize must be positive");
     bool nested = absmax_q != nullptr;
     if (rows > 0 && (!packed || !out || (nested ? (!nested_absmax || !nested_code || nested_blocksize <= 0) : !absmax))) {
         return jlora::fail_argument("jl_lora_nf4_dequant_rows: null packed / out, or missing absmax (plain) or codes /"
                                     " nested absmax / code book (double quant)");
-    }
-    if ((reinterpret_cast<uintptr_t>(out) & 15u) != 0 || (reinterpret_cast<uintptr_t>(packed) & 3u) != 0) {
-        return jlora::fail_argument("jl_lora_nf4_dequant_rows: out must be 16-byte and packed 4-byte aligned");
     }
     jlora::Nf4RowsArgs a{packed, nested ? nullptr : absmax, absmax_q, nested_absmax, nested_code, offset, blocksize,
                          nested ? nested_blocksize : 1, rows, row_len, row_stride, out};

@@ -41,6 +41,27 @@ final class CudaTimer {
         }
     }
 
+    /**
+     * Mean GPU time per launch of {@value #TIMED} launches queued back to back between two
+     * events: the host enqueues ahead of the device as in a training step, so an op made of
+     * several short kernels is not charged the host's launch latency the way one isolated launch
+     * between events charges it ({@link #medianMs}).
+     */
+    static double queuedMs(CudaApi api, CudaStream stream, Runnable launch) {
+        for (int i = 0; i < WARMUP; i++) launch.run();
+        stream.synchronize();
+        MemorySegment start = api.eventCreate(), end = api.eventCreate();
+        try {
+            api.eventRecord(start, stream);
+            for (int i = 0; i < TIMED; i++) launch.run();
+            api.eventRecord(end, stream);
+            return api.eventElapsedMs(start, end) / TIMED;
+        } finally {
+            api.eventDestroy(start);
+            api.eventDestroy(end);
+        }
+    }
+
     /** A device buffer of {@code n} random bf16 (gaussian · scale), filled from a 4 Mi-element host chunk. */
     static DeviceBuffer randomBf16(CudaApi api, long n, double scale, SplittableRandom r) {
         DeviceBuffer b = new DeviceBuffer(api, 2 * n);

@@ -49,8 +49,9 @@ final class LoraLinearBench implements GpuBenchmark {
         try (CudaStream s = CudaStream.create(api); Gemm gemm = new Gemm(api); LoraLinearKernels lora = new LoraLinearKernels(api, gemm, pool)) {
             double peak = GemmBench.peakTflops(api, gemm, s);
             out.println();
-            out.printf(Locale.ROOT, "T = %d, r = %d, bf16 activations; median of %d after %d warm-ups (CUDA events); peak = measured"
-                    + " 8192³ bf16 GEMM %.1f TFLOP/s%n%n", T, R, CudaTimer.TIMED, CudaTimer.WARMUP, peak);
+            out.printf(Locale.ROOT, "T = %d, r = %d, bf16 activations; mean of %d launches queued back to back after %d warm-ups"
+                    + " (CUDA events: GPU time, host launch latency hidden as in a training step); peak = measured 8192³ bf16 GEMM"
+                    + " %.1f TFLOP/s%n%n", T, R, CudaTimer.TIMED, CudaTimer.WARMUP, peak);
             out.println("| layer (out × in) | base | pass | base ms | fused ms | overhead | base TFLOP/s | fused TFLOP/s | fused vs peak |");
             out.println("|---|---|---|---:|---:|---:|---:|---:|---:|");
             SplittableRandom r = new SplittableRandom(3);
@@ -112,10 +113,10 @@ final class LoraLinearBench implements GpuBenchmark {
             };
             double flops = 2.0 * T * inF * outF, loraFwd = 2.0 * T * R * (inF + outF), loraBwd = 2 * loraFwd + 2.0 * T * R * inF;
             String base = nf4 ? "NF4" : "bf16";
-            double bf = CudaTimer.medianMs(api, s, baseFwd), ff = CudaTimer.medianMs(api, s, fusedFwd);
+            double bf = CudaTimer.queuedMs(api, s, baseFwd), ff = CudaTimer.queuedMs(api, s, fusedFwd);
             row(out, name, outF, inF, base, "fwd", bf, ff, flops, flops + loraFwd, peak);
-            double bb = CudaTimer.medianMs(api, s, () -> { baseFwd.run(); baseBwd.run(); });
-            double fb = CudaTimer.medianMs(api, s, () -> { fusedFwd.run(); fusedBwd.run(); });
+            double bb = CudaTimer.queuedMs(api, s, () -> { baseFwd.run(); baseBwd.run(); });
+            double fb = CudaTimer.queuedMs(api, s, () -> { fusedFwd.run(); fusedBwd.run(); });
             row(out, name, outF, inF, base, "fwd+bwd", bb, fb, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
             if (!nf4 && outF == GemmBench.INTER) {
                 // F32 activations (x, y, dy, dx in fp32, as a backend that keeps fp32 activations calls it): the
@@ -124,13 +125,13 @@ final class LoraLinearBench implements GpuBenchmark {
                         DeviceBuffer y32 = new DeviceBuffer(api, 4L * T * outF); DeviceBuffer dx32 = new DeviceBuffer(api, 4L * T * inF)) {
                     DeviceMatrix xm32 = DeviceMatrix.of(x32, DType.F32, T, inF), ym32 = DeviceMatrix.of(y32, DType.F32, T, outF);
                     DeviceMatrix gm32 = DeviceMatrix.of(g32, DType.F32, T, outF), dxm32 = DeviceMatrix.of(dx32, DType.F32, T, inF);
-                    double f32 = CudaTimer.medianMs(api, s, () -> {
+                    double f32 = CudaTimer.queuedMs(api, s, () -> {
                         lora.forward(s, f, ad, null, Dropout.NONE, xm32, ym32, xa);
                         lora.backward(s, f, ad, Dropout.NONE, gm32, xm32, xa, dxm32, dA, dB, null);
                     });
                     row(out, name, outF, inF, "bf16, f32 act.", "fwd+bwd", bb, f32, 2 * flops, 2 * flops + loraFwd + loraBwd, peak);
                     Dropout drop = new Dropout(0.05f, 7);
-                    double dr = CudaTimer.medianMs(api, s, () -> {
+                    double dr = CudaTimer.queuedMs(api, s, () -> {
                         lora.forward(s, f, ad, null, drop, xm, ym, xa);
                         lora.backward(s, f, ad, drop, gm, xm, xa, dxm, dA, dB, null);
                     });
@@ -168,11 +169,11 @@ final class LoraLinearBench implements GpuBenchmark {
             DeviceMatrix xd = new DeviceMatrix(x, 0, DType.BF16, T, inF, inF + rSum), xm = xd;
             DeviceMatrix wm = DeviceMatrix.of(w, DType.BF16, outSum, inF), ym = DeviceMatrix.of(y, DType.BF16, T, outSum);
             DeviceMatrix gm = new DeviceMatrix(g, 0, DType.BF16, T, outSum, outSum + rSum), dxm = DeviceMatrix.of(dx, DType.BF16, T, inF);
-            double stacked = CudaTimer.medianMs(api, s, () -> {
+            double stacked = CudaTimer.queuedMs(api, s, () -> {
                 gemm.gemm(s, xd, false, wm, true, ym, 1f, 0f);
                 gemm.gemm(s, gm, false, wm, false, dxm, 1f, 0f);
             });
-            double separate = CudaTimer.medianMs(api, s, () -> {
+            double separate = CudaTimer.queuedMs(api, s, () -> {
                 int o0 = 0;
                 for (int o : outs) {
                     gemm.gemm(s, xd, false, wm.rows(o0, o), true, ym.columns(o0, o), 1f, 0f);
@@ -180,7 +181,7 @@ final class LoraLinearBench implements GpuBenchmark {
                     o0 += o;
                 }
             });
-            double fused = CudaTimer.medianMs(api, s, () -> {
+            double fused = CudaTimer.queuedMs(api, s, () -> {
                 lora.forward(s, f, parts, null, xm, ym, xa);
                 lora.backward(s, f, parts, gm, xm, xa, dxm, dAs, dBs, null);
             });

@@ -132,8 +132,8 @@ public final class LoraLinearKernels implements AutoCloseable {
     /**
      * Dequantizes an NF4 base weight {@code [out, in]} into F's W block (every call for QLoRA),
      * bit-exact with {@code Nf4Tensor#dequantize(BF16)}: cuda/lora_linear.cu writes the rows
-     * straight into F's row stride (in and in + r multiples of 8), so no contiguous copy of W
-     * exists and no second pass moves it.
+     * straight into F's row stride (8 elements per thread when in and in + r are multiples of 8,
+     * one otherwise), so no contiguous copy of W exists and no second pass moves it.
      */
     public void dequantizeBase(CudaStream stream, Nf4DequantKernels.Weight w, FoldedWeight f) {
         dequantizeRows(stream, w, f.buffer, 0, f.out, f.in, f.ld());
