@@ -24,7 +24,7 @@ public final class Ops {
             if (d == null) return;
             for (Tensor in : new Tensor[] {a, b}) {
                 Tensor s = g.sink(in);
-                if (s != null) java.lang.foreign.MemorySegment.copy(d.data(), 0, s.data(), 0, d.byteSize());
+                if (s != null) tape.backend.copy(d, s);
             }
         });
         return out;
@@ -38,7 +38,7 @@ public final class Ops {
         Tensor out = x.reshape(jlora.tensor.Shape.of(dims));
         tape.record("view", List.of(x), List.of(out), g -> {
             Tensor d = g.of(out), dx = g.sink(x);
-            if (d != null && dx != null) java.lang.foreign.MemorySegment.copy(d.data(), 0, dx.data(), 0, d.byteSize());
+            if (d != null && dx != null) tape.backend.copy(d, dx);
         });
         return out;
     }

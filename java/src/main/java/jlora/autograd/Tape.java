@@ -1,6 +1,8 @@
 package jlora.autograd;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -8,7 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import jlora.backend.Backend;
+import jlora.backend.Workspace;
 import jlora.tensor.DType;
+import jlora.tensor.Shape;
 import jlora.tensor.Tensor;
 
 /**
@@ -17,8 +21,10 @@ import jlora.tensor.Tensor;
  * on a trainable parameter get gradients. Parameter gradients go into buffers the caller owns and
  * are accumulated there (micro-batches add up); activation gradients live in the tape's arena.
  *
- * <p>The tape owns one shared arena (the CPU kernels run on ForkJoin threads): every activation
- * and gradient an op allocates comes from it and is freed by {@link #close()}.
+ * <p>The tape owns one {@link Workspace} of its backend (host memory for the CPU, device memory for
+ * CUDA): every activation and gradient an op allocates comes from it and is freed by
+ * {@link #close()}. Bytes move only through the backend ({@link Backend#copy}), so the same tape
+ * runs on either device.
  */
 public final class Tape implements AutoCloseable {
     /** One recorded op: its inputs and outputs (by identity) and its backward. */
@@ -46,7 +52,7 @@ public final class Tape implements AutoCloseable {
     }
 
     final Backend backend;
-    private final Arena arena = Arena.ofShared();
+    private final Workspace workspace;
     private final boolean recording;
     private final List<Node> nodes = new ArrayList<>();
     private final Map<Tensor, Tensor> paramGrads;
@@ -59,6 +65,7 @@ public final class Tape implements AutoCloseable {
 
     private Tape(Backend backend, boolean recording, Map<Tensor, Tensor> paramGrads) {
         this.backend = backend;
+        this.workspace = backend.workspace();
         this.recording = recording;
         this.paramGrads = paramGrads;
         needsGrad.addAll(paramGrads.keySet());
@@ -79,7 +86,19 @@ public final class Tape implements AutoCloseable {
 
     /** Zero-filled F32 storage that lives as long as this tape. */
     public Tensor allocate(long... dims) {
-        return Tensor.allocate(DType.F32, jlora.tensor.Shape.of(dims), arena);
+        return workspace.allocate(DType.F32, Shape.of(dims));
+    }
+
+    /** An I32 tensor {@code [v.length]} in the backend's memory holding {@code v} (token ids, positions). */
+    public Tensor ints(int[] v) {
+        Tensor t = workspace.allocate(DType.I32, Shape.of(v.length));
+        try (Arena host = Arena.ofConfined()) {
+            Tensor src = Tensor.allocate(DType.I32, Shape.of(v.length), host);
+            MemorySegment.copy(v, 0, src.data(), ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                    0, v.length);
+            backend.copy(src, t);
+        }
+        return t;
     }
 
     public boolean needsGrad(Tensor t) {
@@ -130,7 +149,7 @@ public final class Tape implements AutoCloseable {
                 @Override
                 public Tensor sink(Tensor input) {
                     if (!needsGrad.contains(input) || paramGrads.containsKey(input)) return null;
-                    return sinks.computeIfAbsent(input, t -> Tensor.allocate(DType.F32, t.shape(), arena));
+                    return sinks.computeIfAbsent(input, t -> workspace.allocate(DType.F32, t.shape()));
                 }
 
                 @Override
@@ -165,7 +184,7 @@ public final class Tape implements AutoCloseable {
         try (Tape plain = new Tape(backend, false, paramGrads)) {
             Tensor o = block.forward(plain, inputs);
             out = allocate(o.shape().dims());
-            java.lang.foreign.MemorySegment.copy(o.data(), 0, out.data(), 0, o.byteSize());
+            backend.copy(o, out);
         }
         // Recorded whenever parameters exist: the block may hold some even if its inputs need no gradient.
         record(name, inputs, List.of(out), g -> {
@@ -179,8 +198,8 @@ public final class Tape implements AutoCloseable {
                 for (Tensor t : inputs) {
                     Tensor sink = g.sink(t), d = grads.get(t);
                     if (sink == null) continue;
-                    if (d == null) sink.data().fill((byte) 0);
-                    else java.lang.foreign.MemorySegment.copy(d.data(), 0, sink.data(), 0, d.byteSize());
+                    if (d == null) backend.zero(sink);
+                    else backend.copy(d, sink);
                 }
             }
         }, !paramGrads.isEmpty());
@@ -195,6 +214,6 @@ public final class Tape implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        workspace.close();
     }
 }

@@ -22,6 +22,46 @@ import jlora.tensor.Tensor;
  */
 public interface Backend {
 
+    // ---- memory: where this backend's tensors live. The defaults are host memory (the CPU).
+
+    /** A scope for activations in this backend's memory; a tape owns one. */
+    default Workspace workspace() {
+        return new HostWorkspace();
+    }
+
+    /**
+     * Copies all of {@code src} into {@code dst} (same dtype and element count); either may be
+     * in host memory or in this backend's memory. Frozen host parameters need no copy: every op
+     * accepts them and a device backend uploads them once.
+     */
+    default void copy(Tensor src, Tensor dst) {
+        checkCopy(src, dst);
+        java.lang.foreign.MemorySegment.copy(src.data(), 0, dst.data(), 0, src.byteSize());
+    }
+
+    /** Sets every byte of {@code t} to 0 (a parameter-gradient buffer before a step). */
+    default void zero(Tensor t) {
+        t.data().fill((byte) 0);
+    }
+
+    /**
+     * Zeroed F32 gradient buffers for the trainable host parameters {@code params} (LoRA A/B,
+     * trainable norm weights), in this backend's memory: from {@code hostArena} on the CPU; on a
+     * device, owned by the backend, which from then on computes with its own copy of each
+     * parameter (the device master).
+     */
+    default java.util.List<Tensor> parameterGradients(java.util.List<Tensor> params, java.lang.foreign.Arena hostArena) {
+        java.util.List<Tensor> out = new java.util.ArrayList<>();
+        for (Tensor p : params) out.add(Tensor.allocate(jlora.tensor.DType.F32, p.shape(), hostArena));
+        return out;
+    }
+
+    static void checkCopy(Tensor src, Tensor dst) {
+        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
+            throw new IllegalArgumentException("cannot copy " + src + " into " + dst);
+        }
+    }
+
     // ---- elementwise helpers the model needs between ops (residual stream, branch sums)
 
     /** out = a + b (same shapes; out may alias a or b). */

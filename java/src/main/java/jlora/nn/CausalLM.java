@@ -1,8 +1,6 @@
 package jlora.nn;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -66,8 +64,10 @@ public final class CausalLM implements AutoCloseable {
         this.lora = lora;
         this.vocabChunk = vocabChunk;
         if (lora != null) {
+            List<Tensor> gs = backend.parameterGradients(List.copyOf(lora.named().values()), arena);
+            int i = 0;
             for (var e : lora.named().entrySet()) {
-                Tensor g = Tensor.allocate(DType.F32, e.getValue().shape(), arena);
+                Tensor g = gs.get(i++);
                 grads.put(e.getValue(), g);
                 gradsByName.put(e.getKey(), g);
             }
@@ -173,7 +173,7 @@ public final class CausalLM implements AutoCloseable {
     }
 
     public void zeroGradients() {
-        for (Tensor g : grads.values()) g.data().fill((byte) 0);
+        for (Tensor g : grads.values()) backend.zero(g);
     }
 
     /** Keep only each decoder layer's input in the forward and recompute the layer in backward. */
@@ -192,11 +192,16 @@ public final class CausalLM implements AutoCloseable {
             int d = config.hiddenSize(), v = config.vocabSize();
             if (!allPositions) {
                 long t = ids.length;
-                h = Tensor.wrap(DType.F32, Shape.of(1, d), h.data().asSlice((t - 1) * d * 4L, d * 4L));
+                h = h.view((t - 1) * d, Shape.of(1, d));
             }
             Tensor logits = tape.allocate(h.shape().dim(0), v);
             backend.linear(h, lmHead, null, logits);
-            return logits.toFloatArray();
+            if (logits.isHost()) return logits.toFloatArray();
+            try (Arena host = Arena.ofConfined()) {
+                Tensor copy = Tensor.allocate(DType.F32, logits.shape(), host);
+                backend.copy(logits, copy);
+                return copy.toFloatArray();
+            }
         }
     }
 
@@ -288,10 +293,7 @@ public final class CausalLM implements AutoCloseable {
     }
 
     private static Tensor ints(Tape tape, int[] v) {
-        Tensor t = Tensor.wrap(DType.I32, Shape.of(v.length),
-                tape.allocate(v.length).data());
-        MemorySegment.copy(v, 0, t.data(), ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, v.length);
-        return t;
+        return tape.ints(v);
     }
 
     @Override

@@ -36,7 +36,10 @@ public record RunSetup(Path modelDir, Path tokenizerDir, ModelConfig modelConfig
             throw new UserError("model.path is not set: pass --model DIR (a Hugging Face model directory) or set model.path");
         }
         if (config.training().device() == TrainingSection.Device.CUDA) {
-            throw new UserError("training.device cuda: CUDA training is not available in this build yet; use --device cpu");
+            jlora.backend.cuda.CudaDevices.Report r = jlora.backend.cuda.CudaDevices.query();
+            if (r.status() != jlora.backend.cuda.CudaDevices.Status.READY) {
+                throw new UserError("training.device cuda: " + r.describe() + "; use --device cpu (or auto)");
+            }
         }
         Path dir;
         if (path.equals(BUILTIN_TINY)) dir = TinyModel.materialize();
@@ -115,8 +118,14 @@ public record RunSetup(Path modelDir, Path tokenizerDir, ModelConfig modelConfig
     }
 
     static LoadOptions loadOptions(TrainConfig c) {
+        return loadOptions(c, false);
+    }
+
+    /** model.dtype auto is bf16 weights on a GPU and fp32 on the CPU reference. */
+    static LoadOptions loadOptions(TrainConfig c, boolean gpu) {
         DType dtype = switch (c.model().dtype()) {
-            case AUTO, FP32 -> DType.F32;
+            case AUTO -> gpu ? DType.BF16 : DType.F32;
+            case FP32 -> DType.F32;
             case BF16, FP16 -> DType.BF16;
         };
         boolean nf4 = c.quantization().mode() == QuantizationSection.Mode.NF4;

@@ -13,7 +13,6 @@ import jlora.UserError;
 import jlora.autograd.Tape;
 import jlora.backend.Backend;
 import jlora.backend.LossSum;
-import jlora.backend.cpu.CpuBackend;
 import jlora.data.Batch;
 import jlora.io.PeftAdapter;
 import jlora.io.SafetensorsFile;
@@ -47,7 +46,6 @@ public final class Trainer {
     private final Path runDir;
     private final PrintStream out;
     private final TrainerHooks hooks;
-    private final Backend backend = new CpuBackend();
 
     public Trainer(TrainConfig config, RunSetup setup, Path runDir, PrintStream out, TrainerHooks hooks) {
         this.config = config;
@@ -77,7 +75,10 @@ public final class Trainer {
         AdamHyperparameters hp = new AdamHyperparameters(t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(), t.weightDecay());
         OptimizerName optName = OptimizerName.byName(t.optimizer().name().toLowerCase(Locale.ROOT));
 
-        try (CausalLM model = CausalLM.load(setup.modelDir(), backend, RunSetup.loadOptions(config))) {
+        try (TrainDevice device = TrainDevice.open(t.device());
+             CausalLM model = CausalLM.load(setup.modelDir(), device.backend(),
+                     RunSetup.loadOptions(config, !device.name().equals("cpu")))) {
+            if (!device.name().equals("cpu")) out.println("training on " + device.name());
             model.gradientCheckpointing(t.gradientCheckpointing());
             List<Param> params = new ArrayList<>();
             Double embLr = t.embeddingLearningRate();
@@ -88,17 +89,21 @@ public final class Trainer {
                 double lrScale = table && embLr != null ? embLr / t.learningRate() : 1.0;
                 params.add(new Param(name, e.getValue(), model.gradients().get(name), !name.contains("norm"), lrScale));
             }
-            if (initAdapter != null) copyAdapter(initAdapter, model);
+            if (initAdapter != null) {
+                copyAdapter(initAdapter, model);
+                device.pushParameters();
+            }
             TrainerState state = TrainerState.fresh(t.seed());
-            try (Optimizer opt = optName.create(params, hp)) {
+            try (Optimizer opt = device.optimizer(optName, params, hp)) {
                 if (resume != null) {
                     copyAdapter(resume, model);
+                    device.pushParameters();
                     OptimizerCheckpoint.read(resume.resolve(OPTIMIZER_FILE), opt);
                     state = TrainerState.read(resume);
                     out.println("resumed from " + resume + " at step " + state.step());
                 }
                 try (MetricsSinks sinks = sinks(total, state.step(), t.loggingSteps())) {
-                    return new Loop(model, opt, params, schedule, sinks, data, total, state).run();
+                    return new Loop(device, model, opt, params, schedule, sinks, data, total, state).run();
                 }
             }
         }
@@ -120,6 +125,8 @@ public final class Trainer {
 
     /** The mutable part of one run of the loop. */
     private final class Loop {
+        final TrainDevice device;
+        final Backend backend;
         final CausalLM model;
         final Optimizer opt;
         final List<Param> params;
@@ -134,8 +141,10 @@ public final class Trainer {
         double firstLoss = Double.NaN, lastLoss = Double.NaN, firstEval = Double.NaN, lastEval = Double.NaN;
         long lastEvalStep = -1;
 
-        Loop(CausalLM model, Optimizer opt, List<Param> params, Schedule schedule, MetricsSinks sinks, TrainData data,
-             long total, TrainerState s) {
+        Loop(TrainDevice device, CausalLM model, Optimizer opt, List<Param> params, Schedule schedule, MetricsSinks sinks,
+             TrainData data, long total, TrainerState s) {
+            this.device = device;
+            this.backend = device.backend();
             this.model = model;
             this.opt = opt;
             this.params = params;
@@ -185,6 +194,7 @@ public final class Trainer {
                     && s.bestStep() != s.step();
             if (restore) {
                 copyAdapter(bestDir(s.bestStep()), model);
+                device.pushParameters();
                 out.println("restored the adapter of the best eval (step " + s.bestStep() + ", "
                         + t.earlyStopping().metric() + " " + fmt(s.bestMetric()) + ")");
             }
@@ -220,7 +230,7 @@ public final class Trainer {
             }
             hooks.afterBackward(step, model.lora().named(), model.gradients());
             double loss = n > 0 ? sum / n : Double.NaN;
-            double norm = GradClip.norm(params);
+            double norm = device.gradNorm(opt, params, t.maxGradNorm());
             double lr = schedule.lr(config.training().learningRate(), step);
             int nonFinite = s.nonFiniteInARow();
             boolean finite = Double.isFinite(loss) && Double.isFinite(norm);
@@ -236,7 +246,7 @@ public final class Trainer {
                 }
             } else {
                 nonFinite = 0;
-                if (t.maxGradNorm() > 0) GradClip.clip(params, t.maxGradNorm());
+                if (t.maxGradNorm() > 0) device.clip(opt, params, t.maxGradNorm());
                 opt.step(lr);
             }
             double wLoss = s.windowLoss(), wTokens = s.windowTokens();
@@ -257,6 +267,7 @@ public final class Trainer {
                 m.put(MetricNames.EPOCH, s.epoch() + (double) s.position() / data.train().size());
                 if (Double.isFinite(norm)) m.put(MetricNames.GRAD_NORM, norm);
                 m.put(MetricNames.TOKENS_PER_SEC, wTokens / Math.max(1e-9, (now - windowStart) / 1e9));
+                m.putAll(device.memoryMetrics());
                 sinks.log(done, m);
                 if (wSteps > 0) {
                     if (Double.isNaN(firstLoss)) firstLoss = wLoss / wSteps;
@@ -300,6 +311,7 @@ public final class Trainer {
                 if (es.restoreBest()) {
                     Path best = bestDir(s.step());
                     Checkpoints.deleteTree(best);
+                    device.pullParameters();
                     PeftAdapter.save(best, model.lora(), setup.modelName(), null, DType.F32);
                 }
                 return false;
@@ -312,6 +324,7 @@ public final class Trainer {
         void saveCheckpoint(long step) {
             TrainerState snapshot = s;
             dropOlderBests(snapshot.bestStep());
+            device.pullParameters();
             Checkpoints.write(runDir, step, config.training().saveTotalLimit(), dir -> {
                 PeftAdapter.save(dir, model.lora(), setup.modelName(), null, DType.F32);
                 OptimizerCheckpoint.write(dir.resolve(OPTIMIZER_FILE), opt);
@@ -321,6 +334,7 @@ public final class Trainer {
 
         Path saveFinal() {
             Path dir = runDir.resolve(config.output().adapterDir());
+            device.pullParameters();
             PeftAdapter.save(dir, model.lora(), setup.modelName(), null, DType.F32);
             TokenizerFiles.copy(setup.tokenizerDir(), dir);
             return dir;

@@ -11,7 +11,8 @@ import jlora.backend.cuda.CudaDevices;
  */
 public final class GpuBenchmarks {
     private static final List<GpuBenchmark> ALL = List.of(new CastBandwidth(), new Nf4DequantBandwidth(), new AdamW8bitBench(),
-            new FlashAttentionBench(), new GemmBench(), new LoraLinearBench(), new LmHeadCrossEntropyBench());
+            new FlashAttentionBench(), new GemmBench(), new LoraLinearBench(), new LmHeadCrossEntropyBench(),
+            new TrainStepBench());
 
     private GpuBenchmarks() {}
 

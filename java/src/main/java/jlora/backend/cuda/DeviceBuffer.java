@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 public final class DeviceBuffer implements AutoCloseable {
     private final CudaApi api;
     private final long bytes;
+    private final boolean owner;
     private final CudaStream stream;
     private MemorySegment pointer;
 
@@ -18,14 +19,33 @@ public final class DeviceBuffer implements AutoCloseable {
         if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
         this.api = api;
         this.bytes = bytes;
+        this.owner = true;
         this.stream = null;
         this.pointer = api.malloc(bytes);
+    }
+
+    private DeviceBuffer(CudaApi api, long address, long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        this.api = api;
+        this.bytes = bytes;
+        this.owner = false;
+        this.stream = null;
+        this.pointer = MemorySegment.ofAddress(address);
+    }
+
+    /**
+     * A bounds-checked view of {@code bytes} bytes at {@code address} that another allocator owns
+     * (the CUDA backend's {@link DeviceMemory}); {@link #close()} does not free it.
+     */
+    public static DeviceBuffer view(CudaApi api, long address, long bytes) {
+        return new DeviceBuffer(api, address, bytes);
     }
 
     /** A pool allocation made on {@code stream} (DevicePool#allocate); freed in order on it. */
     DeviceBuffer(CudaApi api, MemorySegment pointer, long bytes, CudaStream stream) {
         this.api = api;
         this.bytes = bytes;
+        this.owner = true;
         this.stream = stream;
         this.pointer = pointer;
     }
@@ -78,6 +98,7 @@ public final class DeviceBuffer implements AutoCloseable {
         if (pointer != null) {
             MemorySegment p = pointer;
             pointer = null;
+            if (!owner) return;
             if (stream == null) {
                 api.free(p);
             } else {

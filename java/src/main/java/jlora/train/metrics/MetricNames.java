@@ -16,4 +16,6 @@ public final class MetricNames {
     public static final String GRAD_NORM = "train/grad_norm";
     /** Device memory in use, bytes (absent on the CPU). */
     public static final String DEVICE_MEMORY = "device/memory_bytes";
+    /** The most device memory jlora's tensors held since the previous log line, bytes (absent on the CPU). */
+    public static final String DEVICE_PEAK_MEMORY = "device/peak_memory_bytes";
 }

@@ -121,7 +121,7 @@ public final class ProgressBar implements MetricsSink {
         append(s, MetricNames.LR, "lr %.2e", 1);
         append(s, MetricNames.TOKENS_PER_SEC, "%.0f tok/s", 1);
         s.append(" | ETA ").append(eta(step, nowNanos));
-        append(s, MetricNames.DEVICE_MEMORY, "mem %.1f GiB", 1L << 30);
+        append(s, MetricNames.DEVICE_PEAK_MEMORY, "peak mem %.2f GiB", 1L << 30);
         return s.toString();
     }
 

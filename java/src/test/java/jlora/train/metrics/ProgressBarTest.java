@@ -45,9 +45,9 @@ class ProgressBarTest {
         long[] nanos = {0};
         ProgressBar bar = new ProgressBar(new PrintStream(buf, true, StandardCharsets.UTF_8), false, 4000, 1000, 500, () -> nanos[0]);
         nanos[0] += 500 * 2_000_000_000L; // 500 steps at 2 s each
-        bar.log(1500, Map.of(MetricNames.LOSS, 1.0, MetricNames.DEVICE_MEMORY, 10.5 * (1L << 30)));
+        bar.log(1500, Map.of(MetricNames.LOSS, 1.0, MetricNames.DEVICE_PEAK_MEMORY, 10.5 * (1L << 30)));
         // 2500 steps left at 2 s: 5000 s = 1:23:20
-        assertEquals("step 1500/4000  37% | loss 1.0000 | ETA 1:23:20 | mem 10.5 GiB",
+        assertEquals("step 1500/4000  37% | loss 1.0000 | ETA 1:23:20 | peak mem 10.50 GiB",
                 buf.toString(StandardCharsets.UTF_8).strip());
     }
 
