@@ -64,6 +64,12 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
             for (var e : weights.named().entrySet()) {
                 tensors.put(PREFIX + e.getKey(), convert(e.getValue(), dtype, scratch));
             }
+            Tensor embed = weights.saved().get(LoraWeights.EMBED_WEIGHT);
+            if (embed != null && weights.tiedEmbeddings() && !weights.saved().containsKey(LoraWeights.LM_HEAD_WEIGHT)) {
+                // PEFT with ensure_weight_tying wraps the tied head too and looks its key up on load
+                // (KeyError without it, seen with PEFT 0.21): the same table under the head's name.
+                tensors.put(PREFIX + LoraWeights.LM_HEAD_WEIGHT, convert(embed, dtype, scratch));
+            }
             // safetensors' save_file in PEFT's save_pretrained writes metadata {"format": "pt"}.
             SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
         }
@@ -119,6 +125,9 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
         }
         try (SafetensorsFile file = SafetensorsFile.open(weightsFile)) {
             Map<String, String> byCanonical = canonicalNames(file);
+            // A tied head saved beside a trained embedding (PEFT's ensure_weight_tying) is the same
+            // table under another name: it must hold the embedding's values, then it is dropped.
+            String tiedHead = embedding && model.tieWordEmbeddings() ? byCanonical.remove(LoraWeights.LM_HEAD_WEIGHT) : null;
             Map<String, Shape> expected = new LinkedHashMap<>();
             for (LoraTarget t : targets) {
                 expected.put(t.path() + ".lora_A.weight", Shape.of(t.rank(), t.inFeatures()));
@@ -135,7 +144,17 @@ public record PeftAdapter(Path dir, String baseModelNameOrPath, String revision,
             }
             SequencedMap<String, Tensor> norms = new LinkedHashMap<>();
             for (SavedModule s : saved) norms.put(s.weightName(), toF32(file, byCanonical.get(s.weightName()), arena));
-            return new PeftAdapter(dir, config.baseModelNameOrPath(), config.revision(), new LoraWeights(lora, pairs, norms));
+            if (tiedHead != null) requireSameAsEmbedding(file, tiedHead, norms.get(LoraWeights.EMBED_WEIGHT), arena);
+            return new PeftAdapter(dir, config.baseModelNameOrPath(), config.revision(), new LoraWeights(lora, pairs, norms, model.tieWordEmbeddings()));
+        }
+    }
+
+    private static void requireSameAsEmbedding(SafetensorsFile file, String headName, Tensor embed, Arena arena) {
+        TensorInfo info = file.info(headName);
+        Tensor head = info.shape().equals(embed.shape()) ? toF32(file, headName, arena) : null;
+        if (head == null || head.data().mismatch(embed.data()) != -1) {
+            throw new UserError(file.path() + ": " + headName + " differs from the trained embed_tokens, but the model"
+                    + " ties the two (one table); save the adapter with ensure_weight_tying=True or drop " + headName);
         }
     }
 

@@ -29,10 +29,15 @@ public final class LoraWeights {
     private final List<LoraPair> pairs;
     private final SequencedMap<String, LoraPair> byPath;
     private final SequencedMap<String, Tensor> saved;
+    private final boolean tiedEmbeddings;
 
-    /** @param saved modules_to_save weights by Hugging Face name (model.norm.weight, model.embed_tokens.weight ...), F32 */
-    public LoraWeights(LoraConfig config, List<LoraPair> pairs, SequencedMap<String, Tensor> saved) {
+    /**
+     * @param saved modules_to_save weights by Hugging Face name (model.norm.weight, model.embed_tokens.weight ...), F32
+     * @param tiedEmbeddings the model ties lm_head to embed_tokens (a trained table is then also the head)
+     */
+    public LoraWeights(LoraConfig config, List<LoraPair> pairs, SequencedMap<String, Tensor> saved, boolean tiedEmbeddings) {
         this.config = config;
+        this.tiedEmbeddings = tiedEmbeddings;
         this.pairs = List.copyOf(pairs);
         SequencedMap<String, LoraPair> m = new LinkedHashMap<>();
         for (LoraPair p : pairs) {
@@ -91,7 +96,7 @@ public final class LoraWeights {
             for (long i = 0; i < src.numel(); i++) copy.setFloat(i, src.getFloat(i));
             saved.put(m.weightName(), copy);
         }
-        return new LoraWeights(config, List.of(pairs), saved);
+        return new LoraWeights(config, List.of(pairs), saved, model.tieWordEmbeddings());
     }
 
     /** The name whose stream seeds A: PEFT's parameter name without the adapter name. */
@@ -131,6 +136,11 @@ public final class LoraWeights {
     /** Weights trained in full (modules_to_save) by Hugging Face name; empty without any. */
     public SequencedMap<String, Tensor> saved() {
         return saved;
+    }
+
+    /** Whether the model ties lm_head to embed_tokens (a trained table is then the head too). */
+    public boolean tiedEmbeddings() {
+        return tiedEmbeddings;
     }
 
     /**

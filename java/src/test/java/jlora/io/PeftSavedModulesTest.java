@@ -76,9 +76,15 @@ class PeftSavedModulesTest {
                 for (String n : f.names()) if (!n.contains(".lora_")) ours.add(n);
                 String embed = PeftAdapter.PREFIX + "model.embed_tokens.weight";
                 assertEquals(Shape.of(base.vocabSize(), base.hiddenSize()), f.info(embed).shape(), embed);
+                // PEFT 0.21 with ensure_weight_tying looks the tied head up on load (KeyError without
+                // it, seen on the GPU machine): the same table, also under lm_head's name.
+                String head = PeftAdapter.PREFIX + "lm_head.weight";
                 Set<String> want = new TreeSet<>(peftFull);
                 want.add(embed);
+                want.add(head);
                 assertEquals(want, ours, "full-module tensor names");
+                assertEquals(f.info(embed).shape(), f.info(head).shape(), head);
+                assertEquals(-1L, f.tensor(embed).data().mismatch(f.tensor(head).data()), head + " holds the embedding's bytes");
             }
             JsonNode cfg = JSON.readTree(out.resolve(PeftAdapterConfig.FILE_NAME).toFile());
             assertTrue(strings(cfg.get("modules_to_save")).containsAll(toSave), cfg.toString());

@@ -45,7 +45,7 @@ class CudaTrainingParityTest {
         List<String> common = new ArrayList<>(List.of("--training.max_steps", String.valueOf(STEPS),
                 "--training.eval_strategy", "no", "--training.seed", String.valueOf(seed),
                 "--training.gradient_checkpointing", "true", "--training.optimizer",
-                method.endsWith("paged8bit") ? "paged_adamw_8bit" : "adamw_torch",
+                method.endsWith("paged8bit") ? "paged_adamw_8bit" : "adamw",
                 "--training.max_grad_norm", "1.0", "--lora.dropout", "0.05"));
         if (method.startsWith("qlora")) {
             common.addAll(List.of("--model.dtype", "bf16", "--quantization.mode", "nf4", "--quantization.double_quant", "true"));

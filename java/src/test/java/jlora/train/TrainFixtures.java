@@ -19,7 +19,7 @@ final class TrainFixtures {
     /** The tiny recipe with the fast settings, then {@code extra} overrides. */
     static List<String> args(Path tmp, String runName, String... extra) {
         List<String> a = new ArrayList<>(List.of(
-                "--data", SampleData.path(SampleData.CHAT).toString(),
+                "--data", chatSamples(tmp).toString(),
                 "--model.max_seq_length", "128",
                 "--training.micro_batch_size", "2",
                 "--training.gradient_accumulation_steps", "2",
@@ -31,6 +31,22 @@ final class TrainFixtures {
                 "--output.plots", "false"));
         a.addAll(Arrays.asList(extra));
         return a;
+    }
+
+    /**
+     * The bundled chat samples as a plain file: run from the jar (the GPU machine's bundle) the
+     * resource is a zip-file-system path whose string names no file, so it is copied out first.
+     */
+    private static Path chatSamples(Path tmp) {
+        Path p = SampleData.path(SampleData.CHAT);
+        if (p.getFileSystem() == java.nio.file.FileSystems.getDefault()) return p;
+        try {
+            Path copy = tmp.resolve(SampleData.CHAT);
+            if (!java.nio.file.Files.exists(copy)) java.nio.file.Files.copy(p, copy);
+            return copy;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static TrainConfig config(Path tmp, String runName, String... extra) {
