@@ -91,6 +91,25 @@ class PeftSavedModulesTest {
             assertTrue(cfg.path("ensure_weight_tying").asBoolean(false), "ensure_weight_tying: " + cfg);
             assertRoundTrip(w, PeftAdapter.load(out, base, arena).weights());
 
+            // A tied head that is not the trained table cannot be one tensor with it: refused, naming it.
+            Path otherHead = tmp.resolve("tied-other-head");
+            java.nio.file.Files.createDirectories(otherHead);
+            java.nio.file.Files.copy(out.resolve(PeftAdapterConfig.FILE_NAME), otherHead.resolve(PeftAdapterConfig.FILE_NAME));
+            java.util.SequencedMap<String, Tensor> changed = new java.util.LinkedHashMap<>();
+            SplittableRandom r = new SplittableRandom(seed);
+            try (SafetensorsFile f = SafetensorsFile.open(out.resolve(PeftAdapter.WEIGHTS_FILE))) {
+                for (String n : f.names()) {
+                    Tensor t = Tensor.of(DType.F32, f.info(n).shape(), f.tensor(n).toFloatArray(), arena);
+                    if (n.endsWith("lm_head.weight")) t.setFloat(r.nextInt((int) t.numel()), t.getFloat(0) + 1f); // one element off
+                    changed.put(n, t);
+                }
+            }
+            SafetensorsWriter.write(otherHead.resolve(PeftAdapter.WEIGHTS_FILE), changed, java.util.Map.of("format", "pt"));
+            jlora.UserError headError = org.junit.jupiter.api.Assertions.assertThrows(jlora.UserError.class,
+                    () -> PeftAdapter.load(otherHead, base, arena));
+            assertTrue(headError.getMessage().contains("lm_head.weight") && headError.getMessage().contains("embed_tokens"),
+                    headError.getMessage());
+
             // The same files as PEFT writes them without ensure_weight_tying: PEFT then trained the
             // embedding under the original head, which jlora cannot compute; refused, naming the field.
             Path cfgFile = out.resolve(PeftAdapterConfig.FILE_NAME);
