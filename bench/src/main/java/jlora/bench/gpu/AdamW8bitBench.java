@@ -75,19 +75,19 @@ final class AdamW8bitBench implements GpuBenchmark {
             double h2d = link.copyMs(h1, null, m, null, LINK_BYTES, HostLink.Direction.HOST_TO_DEVICE, TIMED);
             double d2h = link.copyMs(h1, null, m, null, LINK_BYTES, HostLink.Direction.DEVICE_TO_HOST, TIMED);
             double both = link.copyMs(h1, h2, m, v, LINK_BYTES, HostLink.Direction.BOTH_AT_ONCE, TIMED);
-            double copyMs = GpuTiming.medianMs(api, WARMUP, TIMED,
+            double copyMs = CudaTimer.medianMs(api, WARMUP, TIMED,
                     () -> api.copyDeviceToDevice(m.at(0, 4 * N), v.at(0, 4 * N), 4 * N));
             m.fill(0); // the link and copy timings used m and v as scratch: AdamW starts from zero state
             v.fill(0);
             long[] t = {0};
-            double fp32Ms = GpuTiming.medianMs(api, WARMUP, TIMED, () -> adamw.step(p, g, m, v, N, fp32, 10 + t[0]++, null, 0));
-            double residentMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
-            double pagedMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, paged, pager, s, null, 0));
-            double residentAgainMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
+            double fp32Ms = CudaTimer.medianMs(api, WARMUP, TIMED, () -> adamw.step(p, g, m, v, N, fp32, 10 + t[0]++, null, 0));
+            double residentMs = CudaTimer.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
+            double pagedMs = CudaTimer.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, paged, pager, s, null, 0));
+            double residentAgainMs = CudaTimer.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0));
             double[] variantMs = new double[k.variants()];
             for (int variant = 1; variant < variantMs.length; variant++) {
                 int which = variant;
-                variantMs[variant] = GpuTiming.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0, which));
+                variantMs[variant] = CudaTimer.medianMs(api, WARMUP, TIMED, () -> k.step(p, g, resident, s, null, 0, which));
             }
 
             double copyGbs = 8.0 * N / (copyMs * 1e6);

@@ -22,19 +22,31 @@ final class CudaTimer {
     private CudaTimer() {}
 
     static double medianMs(CudaApi api, CudaStream stream, Runnable launch) {
-        for (int i = 0; i < WARMUP; i++) launch.run();
-        stream.synchronize();
+        return median(api, stream, WARMUP, TIMED, launch);
+    }
+
+    /** As above on the legacy default stream (where the launches under test run), with its own counts. */
+    static double medianMs(CudaApi api, int warmup, int reps, Runnable launch) {
+        return median(api, null, warmup, reps, launch);
+    }
+
+    private static double median(CudaApi api, CudaStream stream, int warmup, int reps, Runnable launch) {
+        for (int i = 0; i < warmup; i++) launch.run();
+        if (stream == null) api.synchronize();
+        else stream.synchronize();
         MemorySegment start = api.eventCreate(), end = api.eventCreate();
         try {
-            double[] ms = new double[TIMED];
-            for (int i = 0; i < TIMED; i++) {
-                api.eventRecord(start, stream);
+            double[] ms = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                if (stream == null) api.eventRecord(start);
+                else api.eventRecord(start, stream);
                 launch.run();
-                api.eventRecord(end, stream);
+                if (stream == null) api.eventRecord(end);
+                else api.eventRecord(end, stream);
                 ms[i] = api.eventElapsedMs(start, end);
             }
             Arrays.sort(ms);
-            return ms[TIMED / 2];
+            return reps % 2 == 1 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
         } finally {
             api.eventDestroy(start);
             api.eventDestroy(end);

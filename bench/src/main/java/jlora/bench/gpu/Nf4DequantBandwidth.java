@@ -66,16 +66,16 @@ final class Nf4DequantBandwidth implements GpuBenchmark {
                 DeviceBuffer copy = new DeviceBuffer(api, 2 * N)) {
             var w = new Nf4DequantKernels.Weight(packed, codes, nestedAbsmax, code, 0.01f, DoubleQuant.NESTED_BLOCKSIZE, N,
                     BLOCKSIZE);
-            double copyMs = GpuTiming.medianMs(api, WARMUP, TIMED,
+            double copyMs = CudaTimer.medianMs(api, WARMUP, TIMED,
                     () -> api.copyDeviceToDevice(copy.at(0, 2 * N), bf16.at(0, 2 * N), 2 * N));
-            double firstMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16));
+            double firstMs = CudaTimer.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16));
             int variants = kernels.variants();
             double[] ms = new double[variants];
             for (int v = 0; v < variants; v++) {
                 int variant = v;
-                ms[v] = GpuTiming.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16, variant));
+                ms[v] = CudaTimer.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16, variant));
             }
-            double lastMs = GpuTiming.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16));
+            double lastMs = CudaTimer.medianMs(api, WARMUP, TIMED, () -> kernels.dequantizeBf16(w, bf16));
 
             long packedBytes = N / 2, codeBytes = blocks, nestedBytes = 4 * nested + 4 * 256, outBytes = 2 * N;
             long dqBytes = packedBytes + codeBytes + nestedBytes + outBytes;
